@@ -1,0 +1,141 @@
+package integration
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// meshModules are the module IDs the bundle must register.
+var meshModules = []string{"mesh", "mesh.sources.file", "admin.api.mesh", "layer4"}
+
+// buildBinary builds the custom binary from this repository's main package.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "caddymesh")
+	cmd := exec.Command("go", "build", "-o", bin, "./xcaddy/caddymesh")
+	cmd.Dir = ".."
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// listModules returns the module IDs a binary lists, sorted.
+func listModules(t *testing.T, bin string) []string {
+	t.Helper()
+	out, err := exec.Command(bin, "list-modules").Output()
+	if err != nil {
+		t.Fatalf("%s list-modules: %v", bin, err)
+	}
+	var ids []string
+	for _, line := range strings.Split(string(out), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.Contains(line, " ") {
+			continue // blank lines and the "Standard modules: N" summaries
+		}
+		ids = append(ids, line)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// TestBinariesListMeshModules builds the bundle both ways, `go build ./xcaddy/caddymesh` and
+// the xcaddy build users run, and checks they hold the same modules, every mesh module among
+// them.
+func TestBinariesListMeshModules(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds Caddy twice")
+	}
+	goBuilt := listModules(t, buildBinary(t))
+	for _, id := range meshModules {
+		if !slices.Contains(goBuilt, id) {
+			t.Errorf("go-built binary lacks module %q", id)
+		}
+	}
+
+	xbin := filepath.Join(t.TempDir(), "caddymesh-xcaddy")
+	cmd := exec.Command("./xcaddy/build.sh", xbin)
+	cmd.Dir = ".."
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("xcaddy build: %v\n%s", err, out)
+	}
+	xBuilt := listModules(t, xbin)
+	if !slices.Equal(goBuilt, xBuilt) {
+		for _, id := range goBuilt {
+			if !slices.Contains(xBuilt, id) {
+				t.Errorf("only the go-built binary has %q", id)
+			}
+		}
+		for _, id := range xBuilt {
+			if !slices.Contains(goBuilt, id) {
+				t.Errorf("only the xcaddy-built binary has %q", id)
+			}
+		}
+	}
+}
+
+// TestQuickstartProcess runs the README's quickstart as a real process, from its own folder
+// with its own Caddyfile, and reads the collections over the admin API.
+func TestQuickstartProcess(t *testing.T) {
+	bin := buildBinary(t)
+	in := newInstance(t)
+	home := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "run")
+	cmd.Dir = "../examples/quickstart"
+	cmd.Env = append(os.Environ(),
+		"CADDYMESH_ADMIN="+in.admin,
+		"HOME="+home, "XDG_DATA_HOME="+home, "XDG_CONFIG_HOME="+home)
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+			t.Error("caddymesh did not exit on SIGTERM")
+		}
+		if t.Failed() {
+			t.Logf("caddymesh output:\n%s", logs.String())
+		}
+	}()
+
+	eventually(t, 30*time.Second, func() string {
+		select {
+		case err := <-exited:
+			exited <- err
+			return "caddymesh exited: " + errString(err)
+		default:
+		}
+		if !adminUp(in.admin) {
+			return "admin endpoint not up"
+		}
+		return ""
+	})
+	if msg := wantCounts(in.collections(), quickstartCounts); msg != "" {
+		t.Fatal(msg)
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "exit status 0"
+	}
+	return err.Error()
+}

@@ -1,0 +1,172 @@
+package mesh
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+)
+
+func init() {
+	caddy.RegisterModule(adminAPI{})
+}
+
+// adminAPI serves the mesh's live state on Caddy's admin endpoint:
+//
+//	GET /mesh/collections                         every collection: items, synced, last error
+//	GET /mesh/collections/{source}/{kind}         {"items": [...]}, sorted by key
+//	GET /mesh/collections/{source}/{kind}?key=K   one item
+//
+// Kubernetes objects are shown in their JSON form and xDS resources in protojson.
+type adminAPI struct {
+	app *App
+}
+
+// CaddyModule returns the Caddy module information.
+func (adminAPI) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "admin.api.mesh",
+		New: func() caddy.Module { return new(adminAPI) },
+	}
+}
+
+// Provision finds the config's mesh app, if it has one. The admin endpoint is built with each
+// config, so it always serves the running config's collections.
+func (a *adminAPI) Provision(ctx caddy.Context) error {
+	app, err := ctx.AppIfConfigured("mesh")
+	if err == nil {
+		a.app = app.(*App)
+	}
+	return nil
+}
+
+const collectionsPath = "/mesh/collections"
+
+// Routes returns the admin routes.
+func (a *adminAPI) Routes() []caddy.AdminRoute {
+	h := caddy.AdminHandlerFunc(a.serve)
+	return []caddy.AdminRoute{
+		{Pattern: collectionsPath, Handler: h},
+		{Pattern: collectionsPath + "/", Handler: h},
+	}
+}
+
+// collectionStatus is one row of GET /mesh/collections.
+type collectionStatus struct {
+	Name      string `json:"name"`
+	Source    string `json:"source"`
+	Kind      string `json:"kind"`
+	Items     int    `json:"items"`
+	Synced    bool   `json:"synced"`
+	LastError string `json:"last_error,omitempty"`
+}
+
+func (a *adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: fmt.Errorf("method %s not allowed", r.Method)}
+	}
+	if a.app == nil {
+		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("the mesh app is not configured")}
+	}
+	rest := strings.Trim(strings.TrimPrefix(r.URL.Path, collectionsPath), "/")
+	if rest == "" {
+		return writeJSON(w, map[string]any{"collections": a.statuses()})
+	}
+	e, ok := a.app.registry.lookup(rest)
+	if !ok || strings.Count(rest, "/") != 1 {
+		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("collection %q not found", rest)}
+	}
+	if r.URL.Query().Has("key") {
+		key := r.URL.Query().Get("key")
+		item, ok := e.col.GetAny(key)
+		if !ok {
+			return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("collection %q has no item with key %q", rest, key)}
+		}
+		raw, err := marshalItem(item)
+		if err != nil {
+			return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: fmt.Errorf("encoding %s %q: %w", rest, key, err)}
+		}
+		return writeJSON(w, raw)
+	}
+	return writeItems(w, rest, e)
+}
+
+func (a *adminAPI) statuses() []collectionStatus {
+	names := a.app.registry.Names()
+	out := make([]collectionStatus, 0, len(names))
+	for _, name := range names {
+		col, _ := a.app.registry.Lookup(name)
+		source, kind, _ := strings.Cut(name, "/")
+		st := collectionStatus{Name: name, Source: source, Kind: kind, Items: col.Len(), Synced: col.HasSynced()}
+		if err := col.LastError(); err != nil {
+			st.LastError = err.Error()
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// writeItems streams {"items":[...]} item by item, sorted by key, so a large collection is
+// not built up as one document in memory.
+func writeItems(w http.ResponseWriter, name string, e entry) error {
+	type keyed struct {
+		key  string
+		item any
+	}
+	items := e.col.ListAny()
+	rows := make([]keyed, len(items))
+	for i, it := range items {
+		rows[i] = keyed{key: e.keyOf(it), item: it}
+	}
+	slices.SortFunc(rows, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
+
+	w.Header().Set("Content-Type", "application/json")
+	if _, err := w.Write([]byte(`{"items":[`)); err != nil {
+		return nil // the client went away
+	}
+	for i, row := range rows {
+		raw, err := marshalItem(row.item)
+		if err != nil {
+			// Headers are gone; end the document so the client sees a parse error, and log.
+			return fmt.Errorf("encoding item %q of %s: %w", row.key, name, err)
+		}
+		if i > 0 {
+			raw = append([]byte{','}, raw...)
+		}
+		if _, err := w.Write(raw); err != nil {
+			return nil
+		}
+	}
+	_, _ = w.Write([]byte("]}\n"))
+	return nil
+}
+
+// marshalItem encodes xDS resources with protojson, the form Envoy's admin API uses, and
+// everything else (Kubernetes objects) with encoding/json, their API form.
+func marshalItem(item any) (json.RawMessage, error) {
+	if m, ok := item.(proto.Message); ok {
+		return protojson.Marshal(m)
+	}
+	return json.Marshal(item)
+}
+
+func writeJSON(w http.ResponseWriter, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("encoding response: %w", err)
+	}
+	return nil
+}
+
+// Interface guards
+var (
+	_ caddy.AdminRouter = (*adminAPI)(nil)
+	_ caddy.Provisioner = (*adminAPI)(nil)
+)

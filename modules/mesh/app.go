@@ -1,0 +1,132 @@
+// Package mesh is the Caddy app "mesh": the registry of the mesh's collections, the sources
+// that feed them, and what consumers (routers, node agents, control planes) use to reach
+// them.
+package mesh
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+
+	"github.com/caddymesh/caddymesh/modules/mesh/model"
+)
+
+func init() {
+	caddy.RegisterModule(new(App))
+}
+
+// App is the mesh app. It loads the configured sources, publishes their collections under
+// "<source>/<kind>", and builds the merged views "merged/<kind>" across sources. Consumers
+// get it with [FromContext] and look collections up with [Get].
+type App struct {
+	// Sources feed the mesh's collections, by source name. A source named "local" publishes
+	// "local/services", "local/pods", and so on. Each entry names its module in the "source"
+	// field ("file", "kubernetes", "xds"). The name "merged" is reserved, and names may not
+	// contain "/". Default: no sources, and every merged collection empty.
+	SourcesRaw map[string]json.RawMessage `json:"sources,omitempty" caddy:"namespace=mesh.sources inline_key=source"`
+
+	registry   *Registry
+	stopMerged func()
+	logger     *zap.Logger
+}
+
+// CaddyModule returns the Caddy module information.
+func (*App) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "mesh",
+		New: func() caddy.Module { return new(App) },
+	}
+}
+
+// Provision loads the sources and publishes their collections.
+func (a *App) Provision(ctx caddy.Context) error {
+	a.logger = ctx.Logger()
+	a.registry = newRegistry()
+	declareBuiltinKinds(a.registry)
+
+	names := make([]string, 0, len(a.SourcesRaw))
+	for name := range a.SourcesRaw {
+		if err := validSourceName(name); err != nil {
+			return err
+		}
+		names = append(names, name)
+	}
+	slices.Sort(names)
+
+	mods, err := ctx.LoadModule(a, "SourcesRaw")
+	if err != nil {
+		return fmt.Errorf("loading mesh sources: %w", err)
+	}
+	for _, name := range names {
+		src, ok := mods.(map[string]any)[name].(Source)
+		if !ok {
+			return fmt.Errorf("mesh source %q: module %T is not a mesh source", name, mods.(map[string]any)[name])
+		}
+		if err := src.Publish(&Publisher{source: name, reg: a.registry}); err != nil {
+			return fmt.Errorf("publishing collections of mesh source %q: %w", name, err)
+		}
+	}
+
+	if a.stopMerged, err = a.registry.buildMerged(); err != nil {
+		return fmt.Errorf("building merged collections: %w", err)
+	}
+	if err := registerMetrics(ctx, a.registry); err != nil {
+		return fmt.Errorf("registering mesh metrics: %w", err)
+	}
+	return nil
+}
+
+func validSourceName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("mesh source with an empty name")
+	case name == model.MergedSource:
+		return fmt.Errorf("mesh source name %q is reserved for the merged collections", name)
+	case strings.ContainsAny(name, "/?#"):
+		return fmt.Errorf("mesh source name %q: must not contain '/', '?' or '#'", name)
+	}
+	return nil
+}
+
+// Start logs what the mesh holds; sources start watching when provisioned, so that a reload
+// can hand their state over before the old config stops.
+func (a *App) Start() error {
+	a.logger.Info("mesh started", zap.Strings("collections", a.registry.Names()))
+	return nil
+}
+
+// Stop does nothing: the sources' state is released in Cleanup, after the next config (if
+// any) has taken it over.
+func (a *App) Stop() error { return nil }
+
+// Cleanup detaches the merged views. The sources clean up themselves.
+func (a *App) Cleanup() error {
+	if a.stopMerged != nil {
+		a.stopMerged()
+	}
+	return nil
+}
+
+// Registry returns the app's collections.
+func (a *App) Registry() *Registry { return a.registry }
+
+// FromContext returns the config's mesh app, provisioning it if needed. A config without a
+// mesh app gets an empty one, whose merged collections exist and stay empty.
+func FromContext(ctx caddy.Context) (*App, error) {
+	app, err := ctx.App("mesh")
+	if err != nil {
+		return nil, fmt.Errorf("getting the mesh app: %w", err)
+	}
+	return app.(*App), nil
+}
+
+// Interface guards
+var (
+	_ caddy.App          = (*App)(nil)
+	_ caddy.Provisioner  = (*App)(nil)
+	_ caddy.CleanerUpper = (*App)(nil)
+)

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Builds Caddy with the caddymesh bundle the way users do, with xcaddy (pinned as a Go tool in
+# go.mod), using this checkout as the bundle's source.
+#   usage: xcaddy/build.sh [output]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-$root/bin/caddymesh-xcaddy}
+case $out in /*) ;; *) out=$PWD/$out ;; esac
+cd "$root"
+# xcaddy builds in a temporary module; GOFLAGS=-mod=mod lets it resolve from the module proxy.
+exec go tool xcaddy build v2.11.9 --output "$out" --with "github.com/caddymesh/caddymesh=$root"
