@@ -206,4 +206,3 @@ func TestStartStopLeaksNothing(t *testing.T) {
 		in.stop()
 	}
 }
-

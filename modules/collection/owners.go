@@ -11,10 +11,17 @@ import "slices"
 // input producing the same output key again) costs one map lookup: on a collection too big
 // for the CPU's caches, lookups are most of the cost of an update.
 //
+// Most derivations keep their input's key (a Service becomes a model object of the same
+// name). While every input has produced at most one output, under its own key, no two can
+// collide and owners keeps no state at all: the output store says which inputs have an
+// output. The first other output switches it to full bookkeeping, built from the store.
+//
 // owners is not safe for concurrent use: each derived collection drives it from one
-// goroutine at a time.
+// goroutine at a time, and is the only writer of its store.
 type owners[O any] struct {
-	out    *store[O]
+	out      *store[O]
+	identity bool // every claim so far is an input's one output under its own key
+
 	single map[string]claim        // input key → its one output (the common case)
 	multi  map[string][]claim      // input key → its outputs, when more than one
 	owner  map[string]string       // output key → input key whose value is visible
@@ -29,11 +36,12 @@ type claim struct {
 
 func newOwners[O any](out *store[O]) *owners[O] {
 	return &owners[O]{
-		out:    out,
-		single: make(map[string]claim),
-		multi:  make(map[string][]claim),
-		owner:  make(map[string]string),
-		shadow: make(map[string]map[string]O),
+		out:      out,
+		identity: true,
+		single:   make(map[string]claim),
+		multi:    make(map[string][]claim),
+		owner:    make(map[string]string),
+		shadow:   make(map[string]map[string]O),
 	}
 }
 
@@ -51,6 +59,15 @@ func (o *owners[O]) claims(inKey string, one *[1]claim) []claim {
 
 // setOne is set for at most one output (ok false: none), without allocating.
 func (o *owners[O]) setOne(inKey string, v O, ok bool, changes []change[O]) []change[O] {
+	if o.identity {
+		if !ok {
+			return append(changes, change[O]{key: inKey, del: true})
+		}
+		if o.out.keyOf(v) == inKey {
+			return append(changes, change[O]{key: inKey, val: v})
+		}
+		o.materialize(changes)
+	}
 	var one [1]claim
 	old := o.claims(inKey, &one)
 	if !ok {
@@ -61,12 +78,35 @@ func (o *owners[O]) setOne(inKey string, v O, ok bool, changes []change[O]) []ch
 	if found {
 		changes = o.reclaim(inKey, c, v, changes)
 		if len(old) == 1 {
-			return changes // the same single output again: the hot path, one lookup
+			return changes // the same single output again: one lookup
 		}
 	} else {
 		c, changes = o.claim(inKey, k, v, changes)
 	}
 	return o.replace(inKey, old, func(k2 string) bool { return k2 == k }, changes, c)
+}
+
+// materialize leaves identity mode: it records as claims the outputs the store holds and
+// those pending, in order, in the write being built.
+func (o *owners[O]) materialize(pending []change[O]) {
+	o.identity = false
+	own := func(k string) {
+		o.owner[k] = k
+		o.single[k] = claim{key: k, owns: true}
+	}
+	o.out.mu.RLock()
+	for k := range o.out.items {
+		own(k)
+	}
+	o.out.mu.RUnlock()
+	for _, c := range pending {
+		if c.del {
+			delete(o.owner, c.key)
+			delete(o.single, c.key)
+		} else {
+			own(c.key)
+		}
+	}
 }
 
 // set replaces the outputs of input inKey with vals, appending the resulting writes to
@@ -79,6 +119,9 @@ func (o *owners[O]) set(inKey string, vals []O, changes []change[O]) []change[O]
 			v = vals[0]
 		}
 		return o.setOne(inKey, v, len(vals) == 1, changes)
+	}
+	if o.identity {
+		o.materialize(changes)
 	}
 	var one [1]claim
 	old := o.claims(inKey, &one)
