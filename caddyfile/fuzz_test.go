@@ -1,0 +1,38 @@
+package caddyfile
+
+import (
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	_ "github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	_ "github.com/caddymesh/caddymesh/modules/file"
+)
+
+// FuzzMeshOption feeds arbitrary bodies to the mesh global option. The adapter may reject
+// them, but must not panic, and what it accepts must be a mesh app Caddy can decode.
+func FuzzMeshOption(f *testing.F) {
+	for _, seed := range []string{
+		"source file ./m",
+		"source file ./a ./b/*.yaml {\n name x\n debounce 1s\n watch off\n}",
+		"source file {\n paths a b\n}\nsource file c {\n name c\n}",
+		"source",
+		"source nosuch x",
+		"source file {\n debounce -1s\n}",
+		"source file a {\n watch maybe\n}",
+		"sorce file a",
+	} {
+		f.Add(seed)
+	}
+	adapter := caddyconfig.GetAdapter("caddyfile")
+	f.Fuzz(func(t *testing.T, body string) {
+		cfg := "{\n\tmesh {\n" + body + "\n\t}\n}\n"
+		out, _, err := adapter.Adapt([]byte(cfg), map[string]any{"filename": "Caddyfile"})
+		if err != nil {
+			return
+		}
+		if len(out) == 0 {
+			t.Fatal("adapted to nothing without an error")
+		}
+	})
+}
