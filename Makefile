@@ -10,7 +10,7 @@ CADDY_VERSION := v2.11.9
 # of the manifest parser.
 test: vet
 	$(GO) test -race -count=1 -timeout 20m ./...
-	$(MAKE) fuzz FUZZTIME=20s
+	$(MAKE) fuzz FUZZTIME=15s
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files -co --exclude-standard '*.go'); exit 1; }
@@ -19,6 +19,7 @@ vet:
 FUZZTIME ?= 60s
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./modules/file/manifest
+	$(GO) test -run='^$$' -fuzz=FuzzMeshOption -fuzztime=$(FUZZTIME) ./caddyfile
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -count=6 ./modules/collection

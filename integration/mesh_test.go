@@ -82,6 +82,7 @@ func TestQuickstartAdminAPI(t *testing.T) {
 		`caddy_mesh_collection_items{kind="services",source="file"} 2`,
 		`caddy_mesh_collection_synced{kind="pods",source="file"} 1`,
 		`caddy_mesh_collection_error{kind="services",source="file"} 0`,
+		`caddy_mesh_collection_events_total{kind="pods",source="file"} 3`,
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %q", want)

@@ -54,6 +54,9 @@ type Info interface {
 	Synced() <-chan struct{}
 	// LastError returns the last error a source reported for this collection, or nil.
 	LastError() error
+	// EventCount returns how many events the collection has emitted since it was created:
+	// a counter for metrics.
+	EventCount() uint64
 	// GetAny and ListAny are Get and List with the item type erased.
 	GetAny(key string) (any, bool)
 	ListAny() []any

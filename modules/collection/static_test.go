@@ -33,7 +33,11 @@ func TestStaticResetDiffs(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := NewStatic[item]()
 			s.Reset(tt.before)
+			before := s.EventCount()
 			got := summary(s.Reset(tt.reset))
+			if n := s.EventCount() - before; n != uint64(len(tt.want)) {
+				t.Errorf("EventCount grew by %d, want %d", n, len(tt.want))
+			}
 			want := slices.Clone(tt.want)
 			slices.Sort(want)
 			if !slices.Equal(got, want) {

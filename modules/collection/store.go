@@ -25,6 +25,7 @@ type store[T any] struct {
 	syncedCh   chan struct{}
 	syncedFlag atomic.Bool
 	lastErr    atomic.Pointer[error]
+	events     atomic.Uint64 // events emitted, for metrics
 
 	mu       sync.RWMutex // guards items and watchers
 	items    map[string]T
@@ -80,6 +81,9 @@ func (s *store[T]) applyLocked(changes []change[T], markSynced bool) []Event[T] 
 		// the channel closed.
 		close(s.syncedCh)
 	}
+	if len(events) > 0 {
+		s.events.Add(uint64(len(events)))
+	}
 	if len(events) > 0 || becameSynced {
 		b := batch[T]{events: events, synced: s.syncedFlag.Load()}
 		for _, w := range s.watchers {
@@ -122,6 +126,9 @@ func (s *store[T]) Len() int {
 
 func (s *store[T]) HasSynced() bool         { return s.syncedFlag.Load() }
 func (s *store[T]) Synced() <-chan struct{} { return s.syncedCh }
+
+// EventCount returns how many events the collection has emitted since it was created.
+func (s *store[T]) EventCount() uint64 { return s.events.Load() }
 
 func (s *store[T]) LastError() error {
 	if p := s.lastErr.Load(); p != nil {

@@ -10,6 +10,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"go.uber.org/zap"
+
 	"github.com/caddymesh/caddymesh/modules/collection"
 	meshlessv1 "github.com/caddymesh/caddymesh/modules/mesh/apis/meshless/v1"
 	"github.com/caddymesh/caddymesh/modules/mesh/model"
@@ -150,4 +152,33 @@ func TestWatchAppliesWithinASecond(t *testing.T) {
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("applied after %s, want within 1s", d)
 	}
+}
+
+// TestLoaderReleasesDescriptors starts and stops watching loaders and checks that their
+// inotify descriptors are closed.
+func TestLoaderReleasesDescriptors(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "s.yaml"), service("s", 1))
+	before := openFDs(t)
+	for i := 0; i < 5; i++ {
+		l, err := startLoader(loaderConfig{source: "file", paths: []string{dir}, debounce: time.Millisecond, watch: true, logger: zap.NewNop()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Destruct(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after := openFDs(t); after > before {
+		t.Fatalf("open descriptors grew from %d to %d", before, after)
+	}
+}
+
+func openFDs(t *testing.T) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("cannot count descriptors: %v", err)
+	}
+	return len(entries)
 }

@@ -20,9 +20,6 @@ var (
 		"Number of change events (adds, updates, deletes) a mesh collection has emitted.", []string{"source", "kind"}, nil)
 )
 
-// eventCounter is implemented by collections that count their events.
-type eventCounter interface{ EventCount() uint64 }
-
 type metricsCollector struct{ reg *Registry }
 
 func registerMetrics(ctx caddy.Context, reg *Registry) error {
@@ -55,9 +52,7 @@ func (m metricsCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(itemsDesc, prometheus.GaugeValue, float64(e.col.Len()), e.source, e.kind)
 		ch <- prometheus.MustNewConstMetric(syncedDesc, prometheus.GaugeValue, boolFloat(e.col.HasSynced()), e.source, e.kind)
 		ch <- prometheus.MustNewConstMetric(errorDesc, prometheus.GaugeValue, boolFloat(e.col.LastError() != nil), e.source, e.kind)
-		if c, ok := e.col.(eventCounter); ok {
-			ch <- prometheus.MustNewConstMetric(eventsDesc, prometheus.CounterValue, float64(c.EventCount()), e.source, e.kind)
-		}
+		ch <- prometheus.MustNewConstMetric(eventsDesc, prometheus.CounterValue, float64(e.col.EventCount()), e.source, e.kind)
 	}
 }
 
