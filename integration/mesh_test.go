@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -205,5 +206,53 @@ func TestStartStopLeaksNothing(t *testing.T) {
 			t.Fatal("no collections")
 		}
 		in.stop()
+	}
+}
+
+// TestEmptyMeshApp: a mesh app with no sources still serves the merged collections, empty
+// and synced, so consumers need not care whether any source is configured.
+func TestEmptyMeshApp(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	in := newInstance(t)
+	in.load(map[string]any{"mesh": map[string]any{}})
+	defer in.stop()
+	if msg := wantCounts(in.collections(), map[string]int{"merged/services": 0, "merged/httproutes": 0}); msg != "" {
+		t.Fatal(msg)
+	}
+}
+
+// TestBadSourceConfigFailsLoad: a source config error is a config load error with context,
+// and the running config is left alone.
+func TestBadSourceConfigFailsLoad(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	dir := copyDir(t, "../examples/quickstart/manifests")
+	in := newInstance(t)
+	in.load(fileSourceApps("file", dir))
+	defer in.stop()
+	tests := []struct {
+		name    string
+		sources map[string]any
+		wantErr string
+	}{
+		{"no paths", map[string]any{"a": map[string]any{"source": "file"}}, "file source: no paths"},
+		{"reserved name", map[string]any{"merged": map[string]any{"source": "file", "paths": []string{dir}}}, `"merged" is reserved`},
+		{"slash in name", map[string]any{"a/b": map[string]any{"source": "file", "paths": []string{dir}}}, `must not contain '/'`},
+		{"unknown source", map[string]any{"a": map[string]any{"source": "nosuch"}}, "mesh.sources.nosuch"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			raw, _ := json.Marshal(map[string]any{
+				"admin":   map[string]any{"listen": in.admin},
+				"storage": map[string]any{"module": "file_system", "root": in.store},
+				"apps":    map[string]any{"mesh": map[string]any{"sources": tc.sources}},
+			})
+			err := caddy.Load(raw, true)
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("load error %v, want one containing %q", err, tc.wantErr)
+			}
+			if msg := wantCounts(in.collections(), map[string]int{"file/services": 2}); msg != "" {
+				t.Fatalf("running config disturbed: %s", msg)
+			}
+		})
 	}
 }

@@ -23,9 +23,12 @@ func init() {
 //	GET /mesh/collections/{source}/{kind}?key=K   one item
 //
 // Kubernetes objects are shown in their JSON form and xDS resources in protojson.
-type adminAPI struct {
-	app *App
-}
+//
+// It serves the running config's mesh app, looked up for each request: Caddy builds the
+// admin endpoint from a new config before that config's apps load, and keeps it even when
+// the load then fails and the old config goes on running, so an app bound at provisioning
+// time could be one that never ran.
+type adminAPI struct{}
 
 // CaddyModule returns the Caddy module information.
 func (adminAPI) CaddyModule() caddy.ModuleInfo {
@@ -33,16 +36,6 @@ func (adminAPI) CaddyModule() caddy.ModuleInfo {
 		ID:  "admin.api.mesh",
 		New: func() caddy.Module { return new(adminAPI) },
 	}
-}
-
-// Provision finds the config's mesh app, if it has one. The admin endpoint is built with each
-// config, so it always serves the running config's collections.
-func (a *adminAPI) Provision(ctx caddy.Context) error {
-	app, err := ctx.AppIfConfigured("mesh")
-	if err == nil {
-		a.app = app.(*App)
-	}
-	return nil
 }
 
 const collectionsPath = "/mesh/collections"
@@ -66,18 +59,19 @@ type collectionStatus struct {
 	LastError string `json:"last_error,omitempty"`
 }
 
-func (a *adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
+func (adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: fmt.Errorf("method %s not allowed", r.Method)}
 	}
-	if a.app == nil {
-		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("the mesh app is not configured")}
+	app := runningApp()
+	if app == nil {
+		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("the running config has no mesh app")}
 	}
 	rest := strings.Trim(strings.TrimPrefix(r.URL.Path, collectionsPath), "/")
 	if rest == "" {
-		return writeJSON(w, map[string]any{"collections": a.statuses()})
+		return writeJSON(w, map[string]any{"collections": statuses(app.registry)})
 	}
-	e, ok := a.app.registry.lookup(rest)
+	e, ok := app.registry.lookup(rest)
 	if !ok || strings.Count(rest, "/") != 1 {
 		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("collection %q not found", rest)}
 	}
@@ -96,11 +90,20 @@ func (a *adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
 	return writeItems(w, rest, e)
 }
 
-func (a *adminAPI) statuses() []collectionStatus {
-	names := a.app.registry.Names()
+// runningApp returns the mesh app of the config Caddy is running, or nil.
+func runningApp() *App {
+	app, err := caddy.ActiveContext().AppIfConfigured("mesh")
+	if err != nil {
+		return nil
+	}
+	return app.(*App)
+}
+
+func statuses(reg *Registry) []collectionStatus {
+	names := reg.Names()
 	out := make([]collectionStatus, 0, len(names))
 	for _, name := range names {
-		col, _ := a.app.registry.Lookup(name)
+		col, _ := reg.Lookup(name)
 		source, kind, _ := strings.Cut(name, "/")
 		st := collectionStatus{Name: name, Source: source, Kind: kind, Items: col.Len(), Synced: col.HasSynced()}
 		if err := col.LastError(); err != nil {
@@ -168,5 +171,4 @@ func writeJSON(w http.ResponseWriter, v any) error {
 // Interface guards
 var (
 	_ caddy.AdminRouter = (*adminAPI)(nil)
-	_ caddy.Provisioner = (*adminAPI)(nil)
 )
