@@ -9,7 +9,7 @@ CADDY_VERSION := v2.11.9
 # tests that build the custom binary with go build and with xcaddy), and a short fuzz run
 # of the manifest parser.
 test: vet
-	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -timeout 40m ./...
 	$(MAKE) fuzz FUZZTIME=15s
 
 vet:
