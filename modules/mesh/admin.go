@@ -149,10 +149,24 @@ func writeItems(w http.ResponseWriter, name string, e entry) error {
 	return nil
 }
 
+// Redactor is implemented by items that hold secrets (xDS Secrets): the admin API shows
+// the redacted form.
+type Redactor interface{ Redacted() proto.Message }
+
+// ProtoView is implemented by items that wrap a proto (the xDS resource views): the admin
+// API shows the proto.
+type ProtoView interface{ Proto() proto.Message }
+
 // marshalItem encodes xDS resources with protojson, the form Envoy's admin API uses, and
-// everything else (Kubernetes objects) with encoding/json, their API form.
+// everything else (Kubernetes objects) with encoding/json, their API form. Secrets are
+// redacted.
 func marshalItem(item any) (json.RawMessage, error) {
-	if m, ok := item.(proto.Message); ok {
+	switch m := item.(type) {
+	case Redactor:
+		return protojson.Marshal(m.Redacted())
+	case ProtoView:
+		return protojson.Marshal(m.Proto())
+	case proto.Message:
 		return protojson.Marshal(m)
 	}
 	return json.Marshal(item)
