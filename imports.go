@@ -35,4 +35,5 @@ import (
 	_ "github.com/caddymesh/caddymesh/caddyfile"
 	_ "github.com/caddymesh/caddymesh/modules/file"
 	_ "github.com/caddymesh/caddymesh/modules/mesh"
+	_ "github.com/caddymesh/caddymesh/modules/xds/source"
 )

@@ -13,7 +13,7 @@ import (
 )
 
 // meshModules are the module IDs the bundle must register.
-var meshModules = []string{"mesh", "mesh.sources.file", "admin.api.mesh", "layer4"}
+var meshModules = []string{"mesh", "mesh.sources.file", "mesh.sources.xds", "admin.api.mesh", "layer4"}
 
 // buildBinary builds the custom binary from this repository's main package.
 func buildBinary(t *testing.T) string {
@@ -84,16 +84,60 @@ func TestBinariesListMeshModules(t *testing.T) {
 // TestQuickstartProcess runs the README's quickstart as a real process, from its own folder
 // with its own Caddyfile, and reads the collections over the admin API.
 func TestQuickstartProcess(t *testing.T) {
-	bin := buildBinary(t)
 	in := newInstance(t)
+	runProcess(t, buildBinary(t), "../examples/quickstart", in)
+	if msg := wantCounts(in.collections(), quickstartCounts); msg != "" {
+		t.Fatal(msg)
+	}
+}
+
+// TestXDSExampleProcess runs the xds example as its README does: the example's own
+// go-control-plane server and caddymesh as separate processes, on free ports. The
+// endpoints the control plane keeps moving must show up in the collection.
+func TestXDSExampleProcess(t *testing.T) {
+	cp := filepath.Join(t.TempDir(), "controlplane")
+	build := exec.Command("go", "build", "-o", cp, "./examples/xds/controlplane")
+	build.Dir = ".."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the example control plane: %v\n%s", err, out)
+	}
+	xdsAddr := freeAddr(t)
+	server := exec.Command(cp, "-listen", xdsAddr, "-every", "300ms")
+	server.Stdout, server.Stderr = os.Stderr, os.Stderr
+	if err := server.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = server.Process.Kill(); _ = server.Wait() }()
+
+	in := newInstance(t)
+	runProcess(t, buildBinary(t), "../examples/xds", in, "XDS_SERVER="+xdsAddr)
+	eventually(t, 20*time.Second, func() string {
+		return wantCounts(in.collections(), map[string]int{
+			"cp/clusters": 1, "cp/clusterloadassignments": 1, "cp/routeconfigurations": 1,
+		})
+	})
+	_, first := in.get("/mesh/collections/cp/clusterloadassignments?key=catalog")
+	eventually(t, 10*time.Second, func() string {
+		if _, now := in.get("/mesh/collections/cp/clusterloadassignments?key=catalog"); string(now) == string(first) {
+			return "the endpoints did not move"
+		}
+		return ""
+	})
+}
+
+// runProcess starts `bin run` in dir with the instance's admin address and a private home,
+// waits for its admin endpoint, and stops it with SIGTERM when the test ends.
+func runProcess(t *testing.T, bin, dir string, in *instance, env ...string) {
+	t.Helper()
 	home := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	t.Cleanup(cancel)
 	cmd := exec.CommandContext(ctx, bin, "run")
-	cmd.Dir = "../examples/quickstart"
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(),
 		"CADDYMESH_ADMIN="+in.admin,
 		"HOME="+home, "XDG_DATA_HOME="+home, "XDG_CONFIG_HOME="+home)
+	cmd.Env = append(cmd.Env, env...)
 	var logs strings.Builder
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
@@ -102,7 +146,7 @@ func TestQuickstartProcess(t *testing.T) {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	defer func() {
+	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-exited:
@@ -114,7 +158,7 @@ func TestQuickstartProcess(t *testing.T) {
 		if t.Failed() {
 			t.Logf("caddymesh output:\n%s", logs.String())
 		}
-	}()
+	})
 
 	eventually(t, 30*time.Second, func() string {
 		select {
@@ -128,9 +172,6 @@ func TestQuickstartProcess(t *testing.T) {
 		}
 		return ""
 	})
-	if msg := wantCounts(in.collections(), quickstartCounts); msg != "" {
-		t.Fatal(msg)
-	}
 }
 
 func errString(err error) string {

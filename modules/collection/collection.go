@@ -81,6 +81,10 @@ type Collection[T any] interface {
 
 	// subscribe is Watch plus the input's sync state, for derived collections.
 	subscribe(h func(w *watcher[T], events []Event[T], synced bool)) *watcher[T]
+	// equality is the collection's equality, which Filter and Merge inherit: a collection
+	// of the same items must not judge them by another rule (nor fall back to a deep
+	// comparison of values that own an equality, such as protobuf-backed views).
+	equality() func(a, b T) bool
 }
 
 // WaitSynced blocks until every collection has synced or ctx is done.

@@ -93,7 +93,7 @@ func derive[I, O any](in Collection[I], defaultName string, opts []Option,
 // Filter derives the items for which keep returns true, under the same keys. It costs less
 // than a Map, since keys cannot collide.
 func Filter[T any](in Collection[T], keep func(T) bool, opts ...Option) *Derived[T] {
-	opts = append([]Option{WithName("filter(" + in.Name() + ")"), WithKey(in.KeyOf)}, opts...)
+	opts = append([]Option{WithName("filter(" + in.Name() + ")"), WithKey(in.KeyOf), WithEqual(in.equality())}, opts...)
 	name, key, equal := buildOptions[T]("", opts)
 	d := &Derived[T]{store: newStore(name, key, equal)}
 	var buf changeBuf[T]

@@ -13,14 +13,13 @@ func Merge[T any](inputs []Collection[T], opts ...Option) *Derived[T] {
 	if len(inputs) > 64 {
 		panic(fmt.Sprintf("collection.Merge: %d inputs, at most 64", len(inputs)))
 	}
-	var keyOf func(T) string
+	defaults := []Option{WithName("merge")}
 	if len(inputs) > 0 {
-		keyOf = inputs[0].KeyOf
+		defaults = append(defaults, WithKey(inputs[0].KeyOf), WithEqual(inputs[0].equality()))
+	} else {
+		defaults = append(defaults, WithKey(func(T) string { return "" }))
 	}
-	opts = append([]Option{WithName("merge"), WithKey(keyOf)}, opts...)
-	if keyOf == nil {
-		opts = append(opts, WithKey(func(T) string { return "" }))
-	}
+	opts = append(defaults, opts...)
 	name, key, equal := buildOptions[T]("", opts)
 	m := &merge[T]{
 		Derived: &Derived[T]{store: newStore(name, key, equal)},

@@ -118,6 +118,8 @@ func (s *store[T]) detach(w *watcher[T]) {
 
 func (s *store[T]) Name() string { return s.name }
 
+func (s *store[T]) equality() func(a, b T) bool { return s.equal }
+
 func (s *store[T]) Len() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
