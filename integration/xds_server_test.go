@@ -17,6 +17,7 @@ import (
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
@@ -101,9 +102,16 @@ func meshResources(endpointPort uint32, routeWeight uint32) map[resourcev3.Type]
 			}},
 		}},
 	}
+	// A type outside the five built-in ones, to check that custom types become kinds.
+	locality, err := anypb.New(&corev3.Locality{Region: "eu-west-1"})
+	if err != nil {
+		panic(err)
+	}
+	ext := &corev3.TypedExtensionConfig{Name: "ext", TypedConfig: locality}
 	return map[resourcev3.Type][]types.Resource{
-		resourcev3.ClusterType:  {cluster},
-		resourcev3.EndpointType: {cla},
-		resourcev3.RouteType:    {route},
+		resourcev3.ClusterType:         {cluster},
+		resourcev3.EndpointType:        {cla},
+		resourcev3.RouteType:           {route},
+		resourcev3.ExtensionConfigType: {ext},
 	}
 }

@@ -19,6 +19,7 @@ func xdsSourceApps(server string, delta bool) map[string]any {
 			"subscribe": []map[string]any{
 				{"type": "cds"},
 				{"type": "rds", "names": []string{"shop"}},
+				{"type": "type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig"},
 			},
 		},
 	}}}
@@ -48,9 +49,13 @@ func TestXDSSource(t *testing.T) {
 			eventually(t, 5*time.Second, func() string {
 				return wantCounts(in.collections(), map[string]int{
 					"cp/clusters": 1, "cp/clusterloadassignments": 1, "cp/routeconfigurations": 1,
-					"cp/listeners": 0, "cp/secrets": 0,
+					"cp/listeners": 0, "cp/secrets": 0, "cp/typedextensionconfigs": 1,
 				})
 			})
+			_, ext := in.get("/mesh/collections/cp/typedextensionconfigs?key=ext")
+			if !strings.Contains(string(ext), `"region": "eu-west-1"`) {
+				t.Fatalf("custom type not shown in protojson: %s", ext)
+			}
 			_, body := in.get("/mesh/collections/cp/clusterloadassignments?key=catalog")
 			if !strings.Contains(string(body), `"portValue": 8080`) {
 				t.Fatalf("endpoint not shown in protojson: %s", body)

@@ -157,6 +157,13 @@ type Redactor interface{ Redacted() proto.Message }
 // API shows the proto.
 type ProtoView interface{ Proto() proto.Message }
 
+// rawResource is an xDS resource known only by name, type and bytes.
+type rawResource interface {
+	Name() string
+	TypeURL() string
+	Raw() []byte
+}
+
 // marshalItem encodes xDS resources with protojson, the form Envoy's admin API uses, and
 // everything else (Kubernetes objects) with encoding/json, their API form. Secrets are
 // redacted.
@@ -165,7 +172,17 @@ func marshalItem(item any) (json.RawMessage, error) {
 	case Redactor:
 		return protojson.Marshal(m.Redacted())
 	case ProtoView:
-		return protojson.Marshal(m.Proto())
+		if p := m.Proto(); p != nil {
+			return protojson.Marshal(p)
+		}
+		if r, ok := item.(rawResource); ok {
+			// A resource of a type this program does not link in: only its bytes are known.
+			return json.Marshal(struct {
+				Name    string `json:"name"`
+				TypeURL string `json:"typeUrl"`
+				Raw     []byte `json:"raw"`
+			}{r.Name(), r.TypeURL(), r.Raw()})
+		}
 	case proto.Message:
 		return protojson.Marshal(m)
 	}

@@ -64,15 +64,23 @@ func (v *viewStore[V]) publish(p *mesh.Publisher) error {
 	return mesh.PublishCollection[V](p, v.kind, v.s)
 }
 
-// newStores makes one collection per built-in xDS type.
-func newStores(source string) map[xds.TypeURL]typeStore {
-	return map[xds.TypeURL]typeStore{
+// newStores makes one collection per built-in xDS type, whether subscribed or not, so that
+// consumers always find them, and one per custom type subscribed to. A custom type's kind
+// is derived from its message name (xds.TypeURL.Kind) and holds *xds.CustomResource.
+func newStores(source string, subs []subscription) map[xds.TypeURL]typeStore {
+	stores := map[xds.TypeURL]typeStore{
 		xds.ListenerType: newViewStore[*resource.Listener](source, xds.ListenerType),
 		xds.ClusterType:  newViewStore[*resource.Cluster](source, xds.ClusterType),
 		xds.RouteType:    newViewStore[*resource.RouteConfiguration](source, xds.RouteType),
 		xds.EndpointType: newViewStore[*resource.ClusterLoadAssignment](source, xds.EndpointType),
 		xds.SecretType:   newViewStore[*resource.Secret](source, xds.SecretType),
 	}
+	for _, sub := range subs {
+		if _, ok := stores[sub.typeURL]; !ok {
+			stores[sub.typeURL] = newViewStore[*xds.CustomResource](source, sub.typeURL)
+		}
+	}
+	return stores
 }
 
 // rejection describes the resources a response had rejected, for a collection's last error.

@@ -34,7 +34,7 @@ func startStream(source string, cfg xds.AdsConfig, subs []subscription, auto boo
 		source: source,
 		logger: logger,
 		client: client,
-		stores: newStores(source),
+		stores: newStores(source, subs),
 		cancel: cancel,
 		done:   make(chan struct{}),
 	}
