@@ -78,7 +78,7 @@ func (in *instance) do(method, path string) (int, []byte) {
 	if err != nil {
 		in.t.Fatal(err)
 	}
-	resp, err := client.Do(req)
+	resp, err := doRetry(req)
 	if err != nil {
 		in.t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -100,21 +100,43 @@ type collectionRow struct {
 // collections returns GET /mesh/collections by name.
 func (in *instance) collections() map[string]collectionRow {
 	in.t.Helper()
-	code, body := in.get("/mesh/collections")
-	if code != http.StatusOK {
-		in.t.Fatalf("GET /mesh/collections: %d %s", code, body)
+	rows, err := in.tryCollections()
+	if err != nil {
+		in.t.Fatal(err)
+	}
+	return rows
+}
+
+// tryCollections is collections for callers that expect the admin endpoint to be briefly
+// unavailable: Caddy replaces its admin server on every load, even one that fails.
+func (in *instance) tryCollections() (map[string]collectionRow, error) {
+	req, err := http.NewRequest(http.MethodGet, "http://"+in.admin+"/mesh/collections", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := doRetry(req)
+	if err != nil {
+		return nil, fmt.Errorf("GET /mesh/collections: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("reading /mesh/collections: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET /mesh/collections: %d %s", resp.StatusCode, body)
 	}
 	var out struct {
 		Collections []collectionRow `json:"collections"`
 	}
 	if err := json.Unmarshal(body, &out); err != nil {
-		in.t.Fatalf("decoding %s: %v", body, err)
+		return nil, fmt.Errorf("decoding %s: %w", body, err)
 	}
 	rows := make(map[string]collectionRow, len(out.Collections))
 	for _, r := range out.Collections {
 		rows[r.Name] = r
 	}
-	return rows
+	return rows, nil
 }
 
 // eventually polls cond until it returns "" or the deadline passes.
@@ -184,6 +206,22 @@ func wantCounts(rows map[string]collectionRow, want map[string]int) string {
 		}
 	}
 	return strings.Join(diffs, "; ")
+}
+
+// doRetry sends a body-less request, retrying for a second on transport errors. Caddy
+// replaces its admin server on every config load and shuts the old one down in the
+// background; both listen on the address for a moment, so a request can land on the old one
+// as it closes (EOF). That is Caddy's behaviour, not the mesh's, and no test is about it.
+func doRetry(req *http.Request) (*http.Response, error) {
+	var err error
+	for range 20 {
+		var resp *http.Response
+		if resp, err = client.Do(req); err == nil {
+			return resp, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return nil, err
 }
 
 // client closes its connections after each request, so that no keep-alive connection (and
