@@ -59,12 +59,6 @@ func (r *recorder[T]) len() int {
 	return len(r.events)
 }
 
-func (r *recorder[T]) reset() {
-	r.mu.Lock()
-	r.events = nil
-	r.mu.Unlock()
-}
-
 // watch starts a recorder on c and cancels it when the test ends.
 func watch[T any](t testing.TB, c Collection[T]) *recorder[T] {
 	r := &recorder[T]{}
