@@ -3,12 +3,12 @@
 GO      ?= go
 CADDY_VERSION := v2.11.9
 
-.PHONY: test vet bench quickstart build xcaddy fuzz
+.PHONY: test vet bench quickstart build xcaddy fuzz generate crds check-generate kube-binaries
 
-# Everything: static checks, every test with the race detector (including the end-to-end
-# tests that build the custom binary with go build and with xcaddy), and a short fuzz run
-# of the manifest parser.
-test: vet
+# Everything: static checks, generated files up to date, every test with the race detector
+# (including the end-to-end tests that build the custom binary with go build and with
+# xcaddy, and the tests against a real kube-apiserver), and a short fuzz run of the parsers.
+test: vet check-generate kube-binaries
 	$(GO) test -race -count=1 -timeout 40m ./...
 	$(MAKE) fuzz FUZZTIME=10s
 
@@ -22,6 +22,12 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzMeshOption -fuzztime=$(FUZZTIME) ./caddyfile
 	$(GO) test -run='^$$' -fuzz=FuzzParseResourceName -fuzztime=$(FUZZTIME) ./modules/xds
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./modules/xds/resource
+
+# The real kube-apiserver and etcd the Kubernetes tests run, built from their Go modules
+# into ~/.cache/caddymesh/kube (or $$CADDYMESH_KUBE_CACHE), keyed by version. The first build
+# takes about 7 minutes on 2 cores; afterwards this returns at once.
+kube-binaries:
+	$(GO) run ./integration/kubeharness/cmd/kubeharness-build
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -count=6 ./modules/collection
@@ -37,3 +43,30 @@ build:
 # The same bundle built the way users build it: xcaddy, pinned as a Go tool.
 xcaddy:
 	./xcaddy/build.sh bin/caddymesh-xcaddy
+
+# Generated code and CRDs, from the markers in modules/mesh/apis: the deepcopy functions,
+# the Meshlet CRD, and the same CRD in Meshless's original API group. controller-gen comes
+# through the module proxy (go run …@version), so these are not part of `make test`.
+CONTROLLER_GEN ?= $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0
+CRD_DIR        ?= examples/kubernetes/crds
+MESHLET_CRD    := meshless.caddymesh.io_meshlets.yaml
+COMPAT_CRD     := ext.burningxflame.github.com_meshlets.yaml
+
+generate:
+	$(GO) generate ./modules/mesh/apis/...
+	$(MAKE) --no-print-directory crds
+
+# The CRDs into $(CRD_DIR). The compat CRD differs from the canonical one only in its API
+# group: in metadata.name and spec.group.
+crds:
+	$(CONTROLLER_GEN) crd paths=./modules/mesh/apis/meshless/v1/... output:crd:dir=$(CRD_DIR)
+	sed -e 's/^  name: meshlets\.meshless\.caddymesh\.io$$/  name: meshlets.ext.burningxflame.github.com/' \
+	    -e 's/^  group: meshless\.caddymesh\.io$$/  group: ext.burningxflame.github.com/' \
+	    $(CRD_DIR)/$(MESHLET_CRD) > $(CRD_DIR)/$(COMPAT_CRD)
+
+# Fails when the committed CRDs differ from what the markers generate.
+check-generate:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(MAKE) --no-print-directory crds CRD_DIR="$$tmp" >/dev/null && \
+	diff -ru examples/kubernetes/crds "$$tmp" && \
+	echo "CRDs up to date"

@@ -7,6 +7,7 @@ import (
 	_ "github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
 	_ "github.com/caddymesh/caddymesh/modules/file"
+	_ "github.com/caddymesh/caddymesh/modules/kube"
 )
 
 // FuzzMeshOption feeds arbitrary bodies to the mesh global option. The adapter may reject
@@ -21,6 +22,11 @@ func FuzzMeshOption(f *testing.F) {
 		"source file {\n debounce -1s\n}",
 		"source file a {\n watch maybe\n}",
 		"sorce file a",
+		"source kubernetes cluster {\n kubeconfig /k\n context c\n namespaces a b\n label_selector pods app=x tier!=y\n node {env.NODE_NAME}\n kinds pods meshlets\n}",
+		"source kubernetes {\n kinds nope\n}",
+		"source kubernetes a b",
+		"source kubernetes {\n label_selector pods\n}",
+		"source kubernetes {\n label_selector pods a\n label_selector pods b\n}",
 	} {
 		f.Add(seed)
 	}

@@ -67,6 +67,9 @@ func Start(ctx context.Context) (_ *Cluster, err error) {
 	c := &Cluster{Dir: dir, apiserverPath: apiserverPath}
 	defer func() {
 		if err != nil {
+			// The folder goes with Stop, so the logs go into the error.
+			err = fmt.Errorf("%w\n--- etcd log (tail) ---\n%s\n--- kube-apiserver log (tail) ---\n%s",
+				err, c.Logs("etcd", 2000), c.Logs("kube-apiserver", 4000))
 			c.Stop()
 		}
 	}()

@@ -1,0 +1,129 @@
+package kube
+
+import (
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+)
+
+// The status helpers' pure parts: merging a controller's desired status into what the
+// server holds, by the rules of apimachinery's meta.SetStatusCondition and of the Gateway
+// API's status fields. They take and return values, so they are tested without a server.
+
+// mergeConditions returns desired, with each condition's lastTransitionTime kept from
+// current when its status has not changed (meta.SetStatusCondition's rule) and its
+// observedGeneration defaulted to generation. Conditions of current not in desired are
+// dropped: desired is the whole set the caller manages.
+func mergeConditions(current, desired []metav1.Condition, generation int64) []metav1.Condition {
+	out := make([]metav1.Condition, 0, len(desired))
+	for _, d := range desired {
+		if d.ObservedGeneration == 0 {
+			d.ObservedGeneration = generation
+		}
+		if old := meta.FindStatusCondition(current, d.Type); old != nil && meta.FindStatusCondition(out, d.Type) == nil {
+			out = append(out, *old)
+		}
+		meta.SetStatusCondition(&out, d)
+	}
+	return out
+}
+
+// parentKey identifies a route's parent entry: the parent reference, with the Gateway
+// API's defaults filled in so that equal references compare equal however they are
+// written, and the controller that wrote the entry.
+type parentKey struct {
+	group, kind, namespace, name, section string
+	port                                  int32
+	controller                            gatewayv1.GatewayController
+}
+
+func keyOfParent(p gatewayv1.RouteParentStatus, routeNamespace string) parentKey {
+	ref := p.ParentRef
+	k := parentKey{
+		group:      gatewayv1.GroupName,
+		kind:       "Gateway",
+		namespace:  routeNamespace,
+		name:       string(ref.Name),
+		controller: p.ControllerName,
+	}
+	if ref.Group != nil { // "" is the core group (a Service parent), not the default
+		k.group = string(*ref.Group)
+	}
+	if ref.Kind != nil {
+		k.kind = string(*ref.Kind)
+	}
+	if ref.Namespace != nil {
+		k.namespace = string(*ref.Namespace)
+	}
+	if ref.SectionName != nil {
+		k.section = string(*ref.SectionName)
+	}
+	if ref.Port != nil {
+		k.port = *ref.Port
+	}
+	return k
+}
+
+// mergeParent returns current with want set: the entry of the same parent and controller
+// replaced (its conditions merged by mergeConditions), or want appended. Other entries,
+// including other controllers' entries for the same parent, are kept as they are and
+// where they are.
+func mergeParent(current []gatewayv1.RouteParentStatus, want gatewayv1.RouteParentStatus, routeNamespace string, generation int64) []gatewayv1.RouteParentStatus {
+	key := keyOfParent(want, routeNamespace)
+	out := make([]gatewayv1.RouteParentStatus, 0, len(current)+1)
+	found := false
+	for _, p := range current {
+		if !found && keyOfParent(p, routeNamespace) == key {
+			found = true
+			entry := *want.DeepCopy()
+			// The server's form of the same reference (the CRD defaults group and
+			// kind), so that an unchanged entry compares equal and is not written.
+			entry.ParentRef = *p.ParentRef.DeepCopy()
+			entry.Conditions = mergeConditions(p.Conditions, want.Conditions, generation)
+			out = append(out, entry)
+			continue
+		}
+		out = append(out, p)
+	}
+	if !found {
+		entry := *want.DeepCopy()
+		entry.Conditions = mergeConditions(nil, want.Conditions, generation)
+		out = append(out, entry)
+	}
+	return out
+}
+
+// removeParent returns current without the entry of ref written by controller.
+func removeParent(current []gatewayv1.RouteParentStatus, ref gatewayv1.ParentReference, controller gatewayv1.GatewayController, routeNamespace string) []gatewayv1.RouteParentStatus {
+	key := keyOfParent(gatewayv1.RouteParentStatus{ParentRef: ref, ControllerName: controller}, routeNamespace)
+	out := make([]gatewayv1.RouteParentStatus, 0, len(current))
+	for _, p := range current {
+		if keyOfParent(p, routeNamespace) != key {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// mergeGatewayStatus returns desired with its conditions, and each listener's, merged
+// with current's by mergeConditions. It also fills the listener lists the CRD requires
+// (supportedKinds, conditions) when desired leaves them nil, since a nil list would be
+// sent as null.
+func mergeGatewayStatus(current, desired gatewayv1.GatewayStatus, generation int64) gatewayv1.GatewayStatus {
+	out := *desired.DeepCopy()
+	out.Conditions = mergeConditions(current.Conditions, desired.Conditions, generation)
+	for i := range out.Listeners {
+		l := &out.Listeners[i]
+		var old []metav1.Condition
+		for _, cl := range current.Listeners {
+			if cl.Name == l.Name {
+				old = cl.Conditions
+			}
+		}
+		l.Conditions = mergeConditions(old, l.Conditions, generation)
+		if l.SupportedKinds == nil {
+			l.SupportedKinds = []gatewayv1.RouteGroupKind{}
+		}
+	}
+	return out
+}
