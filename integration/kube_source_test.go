@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -158,4 +159,34 @@ func apiserverListCount(t *testing.T, c *kubeharness.Cluster, resource string) f
 		sum += v
 	}
 	return sum
+}
+
+// TestKubernetesSourceUnreachable: with no API server at the address, Caddy still starts,
+// and /mesh/collections shows every collection unsynced with the reason.
+func TestKubernetesSourceUnreachable(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["gone"] = &clientcmdapi.Cluster{Server: "https://" + freeAddr(t), InsecureSkipTLSVerify: true}
+	cfg.AuthInfos["u"] = &clientcmdapi.AuthInfo{Token: "t"}
+	cfg.Contexts["gone"] = &clientcmdapi.Context{Cluster: "gone", AuthInfo: "u"}
+	cfg.CurrentContext = "gone"
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		t.Fatal(err)
+	}
+	in := newInstance(t)
+	in.load(map[string]any{"mesh": map[string]any{"sources": map[string]any{
+		"gone": map[string]any{"source": "kubernetes", "kubeconfig": path, "kinds": []string{"services", "pods"}},
+	}}})
+	defer in.stop()
+	eventually(t, 30*time.Second, func() string {
+		rows := in.collections()
+		for _, name := range []string{"gone/services", "gone/pods"} {
+			row := rows[name]
+			if row.Synced || !strings.Contains(row.LastError, "connection refused") {
+				return fmt.Sprintf("%s: synced %v, last_error %q", name, row.Synced, row.LastError)
+			}
+		}
+		return ""
+	})
 }

@@ -82,7 +82,7 @@ func Start(ctx context.Context) (_ *Cluster, err error) {
 	if err := c.StartAPIServer(ctx); err != nil {
 		return nil, err
 	}
-	if err := c.installCRDs(ctx); err != nil {
+	if err := c.InstallCRDs(ctx); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -50,7 +50,9 @@ func CRDFiles() ([]string, error) {
 	return append(gw, mesh...), nil
 }
 
-func (c *Cluster) installCRDs(ctx context.Context) error {
+// InstallCRDs installs the CRDs of CRDFiles that are missing (Start does this; a test that
+// deleted one puts it back with this) and waits until they are established.
+func (c *Cluster) InstallCRDs(ctx context.Context) error {
 	files, err := CRDFiles()
 	if err != nil {
 		return err

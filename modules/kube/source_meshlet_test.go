@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	meshlessv1 "github.com/caddymesh/caddymesh/modules/mesh/apis/meshless/v1"
@@ -68,6 +69,11 @@ func TestSourceSkipsUnusableMeshlet(t *testing.T) {
 	if n := l.rejected()[model.Meshlets]; n != 2 {
 		t.Errorf("rejected count %d, want 2", n)
 	}
+	// The count is exported to Prometheus, by source and kind.
+	trackLoader("meshtest", l) // Destruct untracks it
+	if got := rejectedMetric(t, "meshtest", model.Meshlets); got != 2 {
+		t.Errorf("caddy_mesh_kubernetes_rejected_objects_total = %v, want 2", got)
+	}
 	// Deleting it removes it and its error.
 	if err := c.dyn.Resource(meshletGVR).Namespace(ns).Delete(context.Background(), "good", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
@@ -127,4 +133,33 @@ func errString(err error) string {
 		return "<nil>"
 	}
 	return err.Error()
+}
+
+// rejectedMetric gathers caddy_mesh_kubernetes_rejected_objects_total{source,kind}.
+func rejectedMetric(t *testing.T, source, kind string) float64 {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(metricsCollector{}); err != nil {
+		t.Fatal(err)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "caddy_mesh_kubernetes_rejected_objects_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["source"] == source && labels["kind"] == kind {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	t.Fatalf("no caddy_mesh_kubernetes_rejected_objects_total{source=%q,kind=%q}", source, kind)
+	return 0
 }
