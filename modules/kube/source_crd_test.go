@@ -37,7 +37,7 @@ func TestSourceMissingCRD(t *testing.T) {
 		if !apierrors.IsNotFound(err) {
 			return "CRD still there: " + errString(err)
 		}
-		list, err := c.core.Discovery().ServerResourcesForGroupVersion(gatewayv1.SchemeGroupVersion.String())
+		list, err := c.core.Discovery().ServerResourcesForGroupVersion(gatewayGV.String())
 		if err != nil {
 			return err.Error()
 		}

@@ -53,6 +53,10 @@ type kindDef struct {
 
 var namespaceIndexers = cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}
 
+// gatewayGV is the Gateway API's v1 group and version (the package's own GroupVersion is a
+// metav1 type, and its schema one is deprecated).
+var gatewayGV = schema.GroupVersion{Group: gatewayv1.GroupName, Version: "v1"}
+
 // kindDefs are the kinds of mesh.sources.kubernetes: the same kinds, and Go types, as the
 // file source's.
 var kindDefs = []kindDef{
@@ -101,7 +105,7 @@ var kindDefs = []kindDef{
 	},
 	{
 		kind: model.GatewayClasses, namespaced: false,
-		resources: []schema.GroupVersionResource{gatewayv1.SchemeGroupVersion.WithResource("gatewayclasses")},
+		resources: []schema.GroupVersionResource{gatewayGV.WithResource("gatewayclasses")},
 		newStore:  storeOf[*gatewayv1.GatewayClass](nil),
 		informer: gateway(&gatewayv1.GatewayClass{}, func(c gatewayclient.Interface, _ string, t tweakFunc) cache.SharedIndexInformer {
 			return gatewayinformersv1.NewFilteredGatewayClassInformer(c, 0, cache.Indexers{}, t)
@@ -109,7 +113,7 @@ var kindDefs = []kindDef{
 	},
 	{
 		kind: model.Gateways, namespaced: true,
-		resources: []schema.GroupVersionResource{gatewayv1.SchemeGroupVersion.WithResource("gateways")},
+		resources: []schema.GroupVersionResource{gatewayGV.WithResource("gateways")},
 		newStore:  storeOf[*gatewayv1.Gateway](nil),
 		informer: gateway(&gatewayv1.Gateway{}, func(c gatewayclient.Interface, ns string, t tweakFunc) cache.SharedIndexInformer {
 			return gatewayinformersv1.NewFilteredGatewayInformer(c, ns, 0, namespaceIndexers, t)
@@ -117,7 +121,7 @@ var kindDefs = []kindDef{
 	},
 	{
 		kind: model.HTTPRoutes, namespaced: true,
-		resources: []schema.GroupVersionResource{gatewayv1.SchemeGroupVersion.WithResource("httproutes")},
+		resources: []schema.GroupVersionResource{gatewayGV.WithResource("httproutes")},
 		newStore:  storeOf[*gatewayv1.HTTPRoute](nil),
 		informer: gateway(&gatewayv1.HTTPRoute{}, func(c gatewayclient.Interface, ns string, t tweakFunc) cache.SharedIndexInformer {
 			return gatewayinformersv1.NewFilteredHTTPRouteInformer(c, ns, 0, namespaceIndexers, t)
@@ -125,7 +129,7 @@ var kindDefs = []kindDef{
 	},
 	{
 		kind: model.TLSRoutes, namespaced: true,
-		resources: []schema.GroupVersionResource{gatewayv1.SchemeGroupVersion.WithResource("tlsroutes")},
+		resources: []schema.GroupVersionResource{gatewayGV.WithResource("tlsroutes")},
 		newStore:  storeOf[*gatewayv1.TLSRoute](nil),
 		informer: gateway(&gatewayv1.TLSRoute{}, func(c gatewayclient.Interface, ns string, t tweakFunc) cache.SharedIndexInformer {
 			return gatewayinformersv1.NewFilteredTLSRouteInformer(c, ns, 0, namespaceIndexers, t)
@@ -133,7 +137,7 @@ var kindDefs = []kindDef{
 	},
 	{
 		kind: model.ReferenceGrants, namespaced: true,
-		resources: []schema.GroupVersionResource{gatewayv1.SchemeGroupVersion.WithResource("referencegrants")},
+		resources: []schema.GroupVersionResource{gatewayGV.WithResource("referencegrants")},
 		newStore:  storeOf[*gatewayv1.ReferenceGrant](nil),
 		informer: gateway(&gatewayv1.ReferenceGrant{}, func(c gatewayclient.Interface, ns string, t tweakFunc) cache.SharedIndexInformer {
 			return gatewayinformersv1.NewFilteredReferenceGrantInformer(c, ns, 0, namespaceIndexers, t)
