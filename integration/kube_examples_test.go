@@ -1,13 +1,9 @@
 package integration
 
 import (
-	"bytes"
 	"cmp"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -22,20 +18,14 @@ import (
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/types"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/caddymesh/caddymesh/integration/kubeharness"
 	"github.com/caddymesh/caddymesh/modules/kube"
 	meshlessv1 "github.com/caddymesh/caddymesh/modules/mesh/apis/meshless/v1"
 )
@@ -80,7 +70,7 @@ func TestKubernetesExamplesApply(t *testing.T) {
 		t.Fatalf("examples/kubernetes/*.yaml are %q; the test covers %q", files, listed)
 	}
 
-	k := newKubeClients(t, sharedCluster(t).Config())
+	k := newApplier(t, sharedCluster(t))
 	for _, m := range exampleManifests {
 		t.Run(m.file, func(t *testing.T) {
 			objs := readManifest(t, m.file)
@@ -92,7 +82,7 @@ func TestKubernetesExamplesApply(t *testing.T) {
 				t.Errorf("kinds %v, want %v", kinds, m.kinds)
 			}
 			for _, obj := range objs {
-				applied, err := k.apply(t.Context(), obj, false)
+				applied, err := k.Apply(t.Context(), obj, false)
 				if err != nil {
 					t.Errorf("%s: %v", describe(obj), err)
 					continue
@@ -130,7 +120,7 @@ func TestKubernetesExamplesApply(t *testing.T) {
 		for _, tc := range cases {
 			obj := tc.obj.DeepCopy()
 			tc.change(obj.Object)
-			_, err := k.apply(t.Context(), obj, true)
+			_, err := k.Apply(t.Context(), obj, true)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("%s: error %v, want one mentioning %q", tc.name, err, tc.want)
 			}
@@ -144,12 +134,10 @@ func TestKubernetesExamplesRBAC(t *testing.T) {
 	rbacOnlyWhatIsNeeded(t, readManifest(t, "rbac.yaml"))
 
 	c := sharedCluster(t)
-	admin := newKubeClients(t, c.Config())
+	admin := newApplier(t, c)
 	for _, f := range []string{"namespace.yaml", "rbac.yaml"} {
-		for _, obj := range readManifest(t, f) {
-			if _, err := admin.apply(t.Context(), obj, false); err != nil {
-				t.Fatalf("%s: %s: %v", f, describe(obj), err)
-			}
+		if _, err := admin.ApplyFile(t.Context(), filepath.Join(examplesDir, f)); err != nil {
+			t.Fatal(err)
 		}
 	}
 	as := map[string]kubernetes.Interface{}
@@ -158,7 +146,7 @@ func TestKubernetesExamplesRBAC(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		as[sa] = newKubeClients(t, c.ConfigWithToken(token)).cs
+		as[sa] = newClientset(t, c.ConfigWithToken(token))
 	}
 
 	type check struct {
@@ -401,92 +389,41 @@ func firstDiff(a, b string) string {
 	return "(no line differs)"
 }
 
-// kubeClients are the clients the example tests use, over one HTTP client whose idle
-// connections close when the test ends.
-type kubeClients struct {
-	dyn    dynamic.Interface
-	mapper *restmapper.DeferredDiscoveryRESTMapper
-	cs     kubernetes.Interface
+// newApplier returns the harness's strict server-side applier for the admin, closed when
+// the test ends.
+func newApplier(t *testing.T, c *kubeharness.Cluster) *kubeharness.Applier {
+	t.Helper()
+	a, err := c.NewApplier()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	return a
 }
 
-func newKubeClients(t *testing.T, cfg *rest.Config) *kubeClients {
+// newClientset returns a clientset whose idle connections close when the test ends.
+func newClientset(t *testing.T, cfg *rest.Config) kubernetes.Interface {
 	t.Helper()
 	hc, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(hc.CloseIdleConnections)
-	dyn, err := dynamic.NewForConfigAndClient(cfg, hc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	disc, err := discovery.NewDiscoveryClientForConfigAndClient(cfg, hc)
-	if err != nil {
-		t.Fatal(err)
-	}
 	cs, err := kubernetes.NewForConfigAndClient(cfg, hc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &kubeClients{dyn: dyn, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc)), cs: cs}
-}
-
-// apply server-side applies obj, as `kubectl apply --server-side` would but with strict
-// field validation: an unknown or duplicated field is an error, not a warning. dryRun
-// validates without storing.
-func (k *kubeClients) apply(ctx context.Context, obj *unstructured.Unstructured, dryRun bool) (*unstructured.Unstructured, error) {
-	gvk := obj.GroupVersionKind()
-	m, err := k.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-	if meta.IsNoMatchError(err) { // a CRD installed after discovery was cached
-		k.mapper.Reset()
-		m, err = k.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("mapping %s: %w", gvk, err)
-	}
-	ri := dynamic.ResourceInterface(k.dyn.Resource(m.Resource))
-	switch namespaced := m.Scope.Name() == meta.RESTScopeNameNamespace; {
-	case namespaced && obj.GetNamespace() == "":
-		// `kubectl apply -f` would put it in whatever namespace the user is in.
-		return nil, errors.New("namespaced, but names no namespace")
-	case namespaced:
-		ri = k.dyn.Resource(m.Resource).Namespace(obj.GetNamespace())
-	case obj.GetNamespace() != "":
-		return nil, errors.New("cluster-scoped, but names a namespace")
-	}
-	data, err := json.Marshal(obj)
-	if err != nil {
-		return nil, err
-	}
-	force := true
-	opts := metav1.PatchOptions{FieldManager: "caddymesh-examples-test", Force: &force, FieldValidation: "Strict"}
-	if dryRun {
-		opts.DryRun = []string{metav1.DryRunAll}
-	}
-	return ri.Patch(ctx, obj.GetName(), types.ApplyPatchType, data, opts)
+	return cs
 }
 
 // readManifest decodes every object of an example manifest.
 func readManifest(t *testing.T, file string) []*unstructured.Unstructured {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(examplesDir, file))
+	objs, err := kubeharness.ReadObjects(filepath.Join(examplesDir, file))
 	if err != nil {
 		t.Fatal(err)
 	}
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-	var objs []*unstructured.Unstructured
-	for {
-		obj := &unstructured.Unstructured{}
-		if err := dec.Decode(&obj.Object); err != nil {
-			if errors.Is(err, io.EOF) {
-				return objs
-			}
-			t.Fatalf("%s: document %d: %v", file, len(objs), err)
-		}
-		if len(obj.Object) > 0 {
-			objs = append(objs, obj)
-		}
-	}
+	return objs
 }
 
 func findObject(t *testing.T, objs []*unstructured.Unstructured, kind, name string) *unstructured.Unstructured {

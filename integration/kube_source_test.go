@@ -14,7 +14,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
@@ -106,20 +105,16 @@ func TestKubernetesSourceInCaddy(t *testing.T) {
 	}
 }
 
-// adminClientset returns a clientset on its own HTTP client, and a function that closes
-// the client's idle connections (and their reader goroutines), for before goleak looks.
+// adminClientset returns a clientset on connections of its own, and a function that closes
+// them (and their reader goroutines), for before goleak looks.
 func adminClientset(t *testing.T, c *kubeharness.Cluster) (*kubernetes.Clientset, func()) {
 	t.Helper()
-	cfg := c.Config()
-	hc, err := rest.HTTPClientFor(cfg)
+	cfg, dialer := c.ConfigWithDialer()
+	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs, err := kubernetes.NewForConfigAndClient(cfg, hc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cs, hc.CloseIdleConnections
+	return cs, dialer.CloseAll
 }
 
 func kubeServices(t *testing.T) any {

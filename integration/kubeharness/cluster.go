@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/connrotation"
 )
 
 // Cluster is a running etcd and kube-apiserver.
@@ -265,6 +266,17 @@ func (c *Cluster) ConfigWithToken(token string) *rest.Config {
 		TLSClientConfig: rest.TLSClientConfig{CAFile: c.CAFile, ServerName: "kubernetes"}, // a name in the self-signed certificate,
 		QPS:             -1,                                                               // no client-side rate limit: the tests and benchmarks set the pace
 	}
+}
+
+// ConfigWithDialer returns an admin configuration whose connections are the returned
+// dialer's own: client-go then shares no cached transport with other clients, and
+// dialer.CloseAll closes every connection the configuration opened, busy or idle, so a test
+// can end with none of their reader goroutines left for goleak to find.
+func (c *Cluster) ConfigWithDialer() (*rest.Config, *connrotation.Dialer) {
+	cfg := c.Config()
+	dialer := connrotation.NewDialer((&net.Dialer{Timeout: 30 * time.Second}).DialContext)
+	cfg.Dial = dialer.DialContext
+	return cfg, dialer
 }
 
 // Logs returns the tail of a process's log ("etcd" or "kube-apiserver"), for failures.

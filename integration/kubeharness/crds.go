@@ -63,7 +63,7 @@ func (c *Cluster) InstallCRDs(ctx context.Context) error {
 	}
 	var names []string
 	for _, f := range files {
-		objs, err := readObjects(f)
+		objs, err := ReadObjects(f)
 		if err != nil {
 			return err
 		}
@@ -82,8 +82,8 @@ func (c *Cluster) InstallCRDs(ctx context.Context) error {
 	return waitEstablished(ctx, dyn, names)
 }
 
-// readObjects decodes every document of a YAML file.
-func readObjects(path string) ([]*unstructured.Unstructured, error) {
+// ReadObjects decodes every document of a YAML (or JSON) file; empty documents are skipped.
+func ReadObjects(path string) ([]*unstructured.Unstructured, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err

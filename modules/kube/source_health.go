@@ -28,20 +28,19 @@ type healthTransport struct {
 func (h *healthTransport) WrappedRoundTripper() http.RoundTripper { return h.next }
 
 func (h *healthTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	l := h.l
 	resp, err := h.next.RoundTrip(req)
 	if req.Method != http.MethodGet {
 		return resp, err
 	}
-	gr, ns, namespaced, ok := parseCollectionPath(req.URL.Path)
+	gr, ns, ok := parseCollectionPath(req.URL.Path)
 	if !ok {
 		return resp, err
 	}
-	st := l.byGR[gr]
-	if st == nil {
+	w, ok := h.l.byGR[gr]
+	if !ok {
 		return resp, err
 	}
-	id := informerID(gr, ns, namespaced)
+	st, id := w.store, informerID(gr, ns, w.namespaced)
 	switch {
 	case err != nil:
 		if req.Context().Err() == nil { // not the source stopping
@@ -63,11 +62,9 @@ func (h *healthTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 //	/apis/<group>/<version>/<resource>               likewise for a group
 //	/apis/<group>/<version>/namespaces/<ns>/<resource>
 //
-// and returns the resource and namespace. namespaced is false only for /api/v1/namespaces
-// itself, and is otherwise decided by whether the path names a namespace or the caller's
-// table says so; the loader keys informers the same way. Paths of single objects,
-// subresources and discovery are not matched.
-func parseCollectionPath(path string) (gr schema.GroupResource, ns string, namespaced, ok bool) {
+// and returns the resource and namespace ("" for the first and third forms). Paths of
+// single objects, subresources and discovery are not matched.
+func parseCollectionPath(path string) (gr schema.GroupResource, ns string, ok bool) {
 	parts := strings.Split(strings.Trim(path, "/"), "/")
 	switch {
 	case len(parts) >= 3 && parts[0] == "api":
@@ -76,23 +73,15 @@ func parseCollectionPath(path string) (gr schema.GroupResource, ns string, names
 		gr.Group = parts[1]
 		parts = parts[3:] // apis, group, version
 	default:
-		return gr, "", false, false
+		return gr, "", false
 	}
 	switch {
 	case len(parts) == 1:
 		gr.Resource = parts[0]
-		// "all namespaces" and "cluster-scoped" share this form; the loader's ids agree
-		// because it names cluster-scoped informers without a namespace.
-		return gr, metav1.NamespaceAll, !clusterScoped[gr], true
+		return gr, metav1.NamespaceAll, true
 	case len(parts) == 3 && parts[0] == "namespaces":
 		gr.Resource = parts[2]
-		return gr, parts[1], true, true
+		return gr, parts[1], true
 	}
-	return gr, "", false, false
-}
-
-// clusterScoped are the source's cluster-scoped resources.
-var clusterScoped = map[schema.GroupResource]bool{
-	{Resource: "namespaces"}: true,
-	{Group: "gateway.networking.k8s.io", Resource: "gatewayclasses"}: true,
+	return gr, "", false
 }

@@ -43,13 +43,19 @@ type loaderConfig struct {
 	logger *zap.Logger
 }
 
+// watched is a resource the source reads, as the health transport needs it.
+type watched struct {
+	store      kindStore
+	namespaced bool
+}
+
 // loader runs a source's informers and feeds its collections. It outlives Caddy configs
 // whose source config is unchanged (see the pool in source.go).
 type loader struct {
 	cfg    loaderConfig
 	kinds  []string
 	stores map[string]kindStore
-	byGR   map[schema.GroupResource]kindStore // for the health transport
+	byGR   map[schema.GroupResource]watched // for the health transport
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -69,7 +75,7 @@ func startLoader(cfg loaderConfig) (*loader, error) {
 		cfg:    cfg,
 		kinds:  cfg.kinds,
 		stores: make(map[string]kindStore),
-		byGR:   make(map[schema.GroupResource]kindStore),
+		byGR:   make(map[schema.GroupResource]watched),
 		done:   make(chan struct{}),
 	}
 	if len(l.kinds) == 0 {
@@ -87,7 +93,7 @@ func startLoader(cfg loaderConfig) (*loader, error) {
 		st := def.newStore(cfg.source, kind, groups, cfg.logger)
 		l.stores[kind] = st
 		for _, gvr := range def.resources {
-			l.byGR[gvr.GroupResource()] = st
+			l.byGR[gvr.GroupResource()] = watched{store: st, namespaced: def.namespaced}
 		}
 	}
 
