@@ -2,7 +2,15 @@
 //
 //	{
 //		mesh {
+//			node <name>
 //			source <type> [<args...>] {
+//				...
+//			}
+//			identity {
+//				ca internal
+//				...
+//			}
+//			meshless {
 //				...
 //			}
 //		}
@@ -17,6 +25,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	cf "github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
@@ -59,6 +68,22 @@ func parseMesh(d *cf.Dispenser, existing any) (any, error) {
 			if err := parseSource(d, app); err != nil {
 				return nil, err
 			}
+		case "node":
+			if !d.NextArg() {
+				return nil, d.ArgErr()
+			}
+			app.Node = d.Val()
+			if d.NextArg() {
+				return nil, d.ArgErr()
+			}
+		case "identity":
+			if err := parseIdentity(d, app); err != nil {
+				return nil, err
+			}
+		case "meshless":
+			if err := parseAgent(d, app, "meshless"); err != nil {
+				return nil, err
+			}
 		default:
 			return nil, d.Errf("unrecognized mesh option %q", d.Val())
 		}
@@ -90,5 +115,48 @@ func parseSource(d *cf.Dispenser, app *mesh.App) error {
 	if len(warnings) > 0 {
 		return fmt.Errorf("encoding mesh source %q: %s, at %s:%d", name, warnings[0].Message, file, line)
 	}
+	return nil
+}
+
+// parseIdentity reads `identity { ca <name> ... }`: the ca line names the module
+// (mesh.identity.<name>, default internal), which reads the rest of the block.
+func parseIdentity(d *cf.Dispenser, app *mesh.App) error {
+	if app.IdentityRaw != nil {
+		return d.Err("mesh identity is defined twice")
+	}
+	seg := d.NextSegment()
+	ca := "internal"
+	scan := cf.NewDispenser(seg)
+	scan.Next()
+	for scan.NextBlock(0) {
+		if scan.Val() == "ca" && scan.NextArg() {
+			ca = scan.Val()
+		}
+	}
+	unm, err := cf.UnmarshalModule(cf.NewDispenser(seg), "mesh.identity."+ca)
+	if err != nil {
+		return err
+	}
+	var warnings []caddyconfig.Warning
+	app.IdentityRaw = caddyconfig.JSONModuleObject(unm, "ca", ca, &warnings)
+	if len(warnings) > 0 {
+		return d.Errf("encoding mesh identity: %s", warnings[0].Message)
+	}
+	return nil
+}
+
+// parseAgent reads an agent's block with the module mesh.agents.<name>.
+func parseAgent(d *cf.Dispenser, app *mesh.App, name string) error {
+	if _, dup := app.AgentsRaw[name]; dup {
+		return d.Errf("mesh %s is defined twice", name)
+	}
+	unm, err := cf.UnmarshalModule(d, "mesh.agents."+name)
+	if err != nil {
+		return err
+	}
+	if app.AgentsRaw == nil {
+		app.AgentsRaw = make(caddy.ModuleMap)
+	}
+	app.AgentsRaw[name] = caddyconfig.JSON(unm, nil)
 	return nil
 }

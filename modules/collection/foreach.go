@@ -1,6 +1,7 @@
 package collection
 
 import (
+	"context"
 	"fmt"
 	"sync"
 )
@@ -17,6 +18,9 @@ type StartFunc[T any] func(item T) (stop func(), err error)
 type ForEach[T any] struct {
 	w       *watcher[T]
 	onError func(key string, err error)
+
+	synced     chan struct{} // closed once the items of the input's first full view are started
+	syncedOnce sync.Once
 
 	mu      sync.Mutex // guards the fields below
 	running map[string]func()
@@ -37,19 +41,34 @@ func OnStartError[T any](f func(key string, err error)) ForEachOption[T] {
 // RunForEach starts start for each item of in, now and as items come, change and go, until
 // Stop.
 func RunForEach[T any](in Collection[T], start StartFunc[T], opts ...ForEachOption[T]) *ForEach[T] {
-	r := &ForEach[T]{running: make(map[string]func()), errs: make(map[string]error)}
+	r := &ForEach[T]{running: make(map[string]func()), errs: make(map[string]error), synced: make(chan struct{})}
 	for _, o := range opts {
 		o(r)
 	}
-	r.w = in.subscribe(func(w *watcher[T], events []Event[T], _ bool) {
+	r.w = in.subscribe(func(w *watcher[T], events []Event[T], synced bool) {
 		for _, e := range events {
 			if w.cancelled() {
 				return
 			}
 			r.handle(e, start)
 		}
+		if synced {
+			r.syncedOnce.Do(func() { close(r.synced) })
+		}
 	})
 	return r
+}
+
+// WaitSynced blocks until the start (or the failed start) of every item of the input's
+// first complete view has returned, or ctx is done. A listener set waits for it before the
+// config it replaces lets go of the same sockets, so they are never closed in between.
+func (r *ForEach[T]) WaitSynced(ctx context.Context) error {
+	select {
+	case <-r.synced:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (r *ForEach[T]) handle(e Event[T], start StartFunc[T]) {

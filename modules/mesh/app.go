@@ -5,6 +5,7 @@ package mesh
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -28,6 +29,25 @@ type App struct {
 	// field ("file", "kubernetes", "xds"). The name "merged" is reserved, and names may not
 	// contain "/". Default: no sources, and every merged collection empty.
 	SourcesRaw map[string]json.RawMessage `json:"sources,omitempty" caddy:"namespace=mesh.sources inline_key=source"`
+
+	// Node is the name of the Kubernetes node (or, for the file source, the "node" that
+	// manifests put Pods on with spec.nodeName) this process runs on. Node agents serve the
+	// Pods of this node. Usually set from the environment: "{env.NODE_NAME}". Default: none,
+	// which node agents refuse.
+	Node string `json:"node,omitempty"`
+
+	// Identity is where workload certificates come from: the module in namespace
+	// mesh.identity named by the "ca" field, such as {"ca": "internal"}. Default: none;
+	// node agents that tunnel between nodes require it.
+	IdentityRaw json.RawMessage `json:"identity,omitempty" caddy:"namespace=mesh.identity inline_key=ca"`
+
+	// Agents are the node's long-running parts, by module name in namespace mesh.agents,
+	// such as "meshless" for the Meshless node agent. Default: none.
+	AgentsRaw caddy.ModuleMap `json:"agents,omitempty" caddy:"namespace=mesh.agents"`
+
+	node     string
+	identity Identity
+	agents   map[string]Agent
 
 	registry   *Registry
 	stopMerged func()
@@ -77,6 +97,37 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err := registerMetrics(ctx, a.registry); err != nil {
 		return fmt.Errorf("registering mesh metrics: %w", err)
 	}
+	return a.provisionNode(ctx)
+}
+
+// provisionNode loads the identity and the agents, after the collections they work from.
+func (a *App) provisionNode(ctx caddy.Context) error {
+	a.node = caddy.NewReplacer().ReplaceKnown(a.Node, "")
+	if a.IdentityRaw != nil {
+		mod, err := ctx.LoadModule(a, "IdentityRaw")
+		if err != nil {
+			return fmt.Errorf("loading mesh identity: %w", err)
+		}
+		id, ok := mod.(Identity)
+		if !ok {
+			return fmt.Errorf("mesh identity: module %T does not implement mesh.Identity", mod)
+		}
+		a.identity = id
+	}
+	if a.AgentsRaw != nil {
+		mods, err := ctx.LoadModule(a, "AgentsRaw")
+		if err != nil {
+			return fmt.Errorf("loading mesh agents: %w", err)
+		}
+		a.agents = make(map[string]Agent)
+		for name, mod := range mods.(map[string]any) {
+			ag, ok := mod.(Agent)
+			if !ok {
+				return fmt.Errorf("mesh agent %q: module %T does not implement mesh.Agent", name, mod)
+			}
+			a.agents[name] = ag
+		}
+	}
 	return nil
 }
 
@@ -95,13 +146,46 @@ func validSourceName(name string) error {
 // Start logs what the mesh holds; sources start watching when provisioned, so that a reload
 // can hand their state over before the old config stops.
 func (a *App) Start() error {
-	a.logger.Info("mesh started", zap.Strings("collections", a.registry.Names()))
+	a.logger.Info("mesh started", zap.Strings("collections", a.registry.Names()), zap.String("node", a.node))
+	names := a.agentNames()
+	for i, name := range names {
+		if err := a.agents[name].Start(a); err != nil {
+			for _, started := range names[:i] {
+				_ = a.agents[started].Stop()
+			}
+			return fmt.Errorf("starting mesh agent %q: %w", name, err)
+		}
+	}
 	return nil
 }
 
-// Stop does nothing: the sources' state is released in Cleanup, after the next config (if
-// any) has taken it over.
-func (a *App) Stop() error { return nil }
+// Stop stops the agents. The sources' state is released in Cleanup, after the next config
+// (if any) has taken it over.
+func (a *App) Stop() error {
+	var errs []error
+	for _, name := range a.agentNames() {
+		if err := a.agents[name].Stop(); err != nil {
+			errs = append(errs, fmt.Errorf("stopping mesh agent %q: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (a *App) agentNames() []string {
+	names := make([]string, 0, len(a.agents))
+	for name := range a.agents {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// NodeName returns the node this process runs on, with placeholders such as
+// {env.NODE_NAME} replaced; "" when not configured.
+func (a *App) NodeName() string { return a.node }
+
+// Identity returns the mesh's workload identity provider, or nil when none is configured.
+func (a *App) Identity() Identity { return a.identity }
 
 // Cleanup detaches the merged views. The sources clean up themselves.
 func (a *App) Cleanup() error {
