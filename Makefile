@@ -23,6 +23,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseResourceName -fuzztime=$(FUZZTIME) ./modules/xds
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./modules/xds/resource
 	$(GO) test -run='^$$' -fuzz=FuzzReadRequest -fuzztime=$(FUZZTIME) ./modules/meshless/protocol
+	$(GO) test -run='^$$' -fuzz=FuzzParseID -fuzztime=$(FUZZTIME) ./modules/identity
 
 # The real kube-apiserver and etcd the Kubernetes tests run, built from their Go modules
 # into ~/.cache/caddymesh/kube (or $$CADDYMESH_KUBE_CACHE), keyed by version. The first build

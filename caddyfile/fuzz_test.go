@@ -7,7 +7,9 @@ import (
 	_ "github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
 	_ "github.com/caddymesh/caddymesh/modules/file"
+	_ "github.com/caddymesh/caddymesh/modules/identity"
 	_ "github.com/caddymesh/caddymesh/modules/kube"
+	_ "github.com/caddymesh/caddymesh/modules/meshless"
 )
 
 // FuzzMeshOption feeds arbitrary bodies to the mesh global option. The adapter may reject
@@ -27,6 +29,12 @@ func FuzzMeshOption(f *testing.F) {
 		"source kubernetes a b",
 		"source kubernetes {\n label_selector pods\n}",
 		"source kubernetes {\n label_selector pods a\n label_selector pods b\n}",
+		"node n1\nidentity {\n ca internal\n trust_domain example.org\n lifetime 1h\n}\nmeshless {\n root /r\n tunnel_port 15008\n handshake_timeout 2s\n}",
+		"identity {\n ca remote\n}",
+		"identity\nidentity",
+		"meshless {\n tunnel_port 0\n}",
+		"meshless x",
+		"node",
 	} {
 		f.Add(seed)
 	}

@@ -133,7 +133,9 @@ func parseIdentity(d *cf.Dispenser, app *mesh.App) error {
 			ca = scan.Val()
 		}
 	}
-	unm, err := cf.UnmarshalModule(cf.NewDispenser(seg), "mesh.identity."+ca)
+	block := cf.NewDispenser(seg)
+	block.Next() // UnmarshalModule hands over the segment from the current token on
+	unm, err := cf.UnmarshalModule(block, "mesh.identity."+ca)
 	if err != nil {
 		return err
 	}

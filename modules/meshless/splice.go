@@ -11,7 +11,7 @@ import (
 // copyBufSize is the buffer a direction of a spliced connection borrows while data flows.
 // Buffers come from a pool and go back as soon as a read comes back short, so an idle
 // connection holds none.
-const copyBufSize = 32 << 10
+const copyBufSize = 256 << 10
 
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
 
@@ -19,6 +19,14 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); retur
 // reaches the other end while the reply keeps flowing (*net.UnixConn, *tls.Conn, a tunnel
 // stream).
 type halfCloser interface{ CloseWrite() error }
+
+// feeder is a server side that reads the client's bytes itself: a tunnel stream hands the
+// client's connection to HTTP/2 as the request body, which saves a goroutine and a copy per
+// connection. feed starts it; done is called once, when the client's side has ended, with
+// the bytes read and whether it ended at EOF.
+type feeder interface {
+	feed(src io.Reader, last *atomic.Int64, done func(n int64, clean bool))
+}
 
 // spliced is the byte counts of one finished connection.
 type spliced struct {
@@ -64,7 +72,16 @@ func splice(a, b io.ReadWriteCloser, idle time.Duration) spliced {
 		return n
 	}
 	done := make(chan int64, 1)
-	go func() { done <- run(b, a) }()
+	if f, ok := b.(feeder); ok {
+		f.feed(a, &last, func(n int64, clean bool) {
+			if !clean {
+				closeBoth()
+			}
+			done <- n
+		})
+	} else {
+		go func() { done <- run(b, a) }()
+	}
 	res.down = run(a, b)
 	res.up = <-done
 	closeBoth()

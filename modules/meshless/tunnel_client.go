@@ -109,8 +109,18 @@ func (p *TunnelPool) dialTLS(ctx context.Context, network, addr string, src iden
 		return nil
 	})
 	cfg.NextProtos = []string{http2.NextProtoTLS}
-	d := tls.Dialer{Config: cfg}
-	return d.DialContext(ctx, network, addr)
+	cfg.DynamicRecordSizingDisabled = true // full records from the first byte: bulk streams
+	var d net.Dialer
+	raw, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	tc := tls.Client(readBuffered(raw), cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		raw.Close()
+		return nil, err
+	}
+	return tc, nil
 }
 
 // dialTunnel opens a CONNECT stream to the agent of ep's node, for the service dest, on
@@ -131,8 +141,8 @@ func (n *Node) dialTunnel(ctx context.Context, srcNs, srcMeshlet string, ep poli
 	// (the connect deadline): ctx only cancels it until the destination has answered.
 	streamCtx, cancel := context.WithCancel(context.Background())
 	stop := context.AfterFunc(ctx, cancel)
-	pr, pw := io.Pipe()
-	req, err := http.NewRequestWithContext(streamCtx, http.MethodConnect, "https://"+net.JoinHostPort(ep.HostIP, strconv.Itoa(n.cfg.TunnelPort)), pr)
+	body := newGatedBody()
+	req, err := http.NewRequestWithContext(streamCtx, http.MethodConnect, "https://"+net.JoinHostPort(ep.HostIP, strconv.Itoa(n.cfg.TunnelPort)), body)
 	if err != nil {
 		cancel()
 		return nil, refusal(protocol.GeneralFailure, "building the tunnel request: %v", err)
@@ -143,7 +153,7 @@ func (n *Node) dialTunnel(ctx context.Context, srcNs, srcMeshlet string, ep poli
 	timedOut := !stop()
 	if err != nil {
 		cancel()
-		pw.Close()
+		body.abort()
 		if timedOut {
 			return nil, refusal(protocol.Timeout, "tunnel to %s for pod %s: %v", req.URL.Host, ep.Key, err)
 		}
@@ -152,7 +162,7 @@ func (n *Node) dialTunnel(ctx context.Context, srcNs, srcMeshlet string, ep poli
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()
 		cancel()
-		pw.Close()
+		body.abort()
 		code := protocol.DestinationUnreachable
 		if c, err := strconv.Atoi(resp.Header.Get(codeHeader)); err == nil && c > 0 && protocol.Code(c).Known() {
 			code = protocol.Code(c)
@@ -160,29 +170,109 @@ func (n *Node) dialTunnel(ctx context.Context, srcNs, srcMeshlet string, ep poli
 		return nil, refusal(code, "destination agent %s for pod %s: %s", req.URL.Host, ep.Key, resp.Status)
 	}
 	release, _ := n.cfg.Conns.Acquire(ep.Key, dest.ID.Service, 0)
-	return &tunnelStream{body: resp.Body, pw: pw, cancel: cancel, release: release}, nil
+	return &tunnelStream{resp: resp.Body, body: body, cancel: cancel, release: release}, nil
 }
 
-// tunnelStream is the source side of a CONNECT stream as a connection.
+// gatedBody is a tunnel stream's request body. HTTP/2 starts reading the body as soon as it
+// has sent the request, but the client's bytes may flow only once the destination has
+// answered 200 (on a refusal the next candidate gets them), so reads wait at a gate until
+// feed opens it with the client's connection, or abort closes it.
+type gatedBody struct {
+	gate  chan struct{} // closed by abort: by feed to open it, or to fail the stream
+	abort func()
+	n     atomic.Int64 // bytes read from src
+
+	// src and last are set by feed before it opens the gate, and only read after it.
+	src  io.Reader
+	last *atomic.Int64
+
+	mu       sync.Mutex // guards done and finished: Close may come from HTTP/2 at any time
+	done     func(n int64, clean bool)
+	finished bool
+}
+
+var errAborted = errors.New("tunnel stream aborted before it was set up")
+
+func newGatedBody() *gatedBody {
+	b := &gatedBody{gate: make(chan struct{})}
+	var closeGate sync.Once
+	b.abort = func() { closeGate.Do(func() { close(b.gate) }) }
+	return b
+}
+
+func (b *gatedBody) Read(p []byte) (int, error) {
+	<-b.gate
+	if b.src == nil {
+		return 0, errAborted
+	}
+	n, err := b.src.Read(p)
+	if n > 0 {
+		b.n.Add(int64(n))
+		b.last.Store(time.Now().UnixNano())
+	}
+	if err != nil {
+		b.finish(errors.Is(err, io.EOF))
+	}
+	return n, err
+}
+
+// Close is HTTP/2 done with the body: at EOF, or because the stream ended first.
+func (b *gatedBody) Close() error {
+	b.finish(false)
+	return nil
+}
+
+// finish reports the end of the client's side once; before feed, feed reports it.
+func (b *gatedBody) finish(clean bool) {
+	b.mu.Lock()
+	if b.finished {
+		b.mu.Unlock()
+		return
+	}
+	b.finished = true
+	done := b.done
+	b.mu.Unlock()
+	if done != nil {
+		done(b.n.Load(), clean)
+	}
+}
+
+// tunnelStream is the source side of a CONNECT stream as a connection: Read is the
+// response body; the client's bytes reach the request body through feed.
 type tunnelStream struct {
-	body    io.ReadCloser
-	pw      *io.PipeWriter
+	resp    io.ReadCloser
+	body    *gatedBody
 	cancel  context.CancelFunc
 	release func()
 	once    sync.Once
 }
 
-func (s *tunnelStream) Read(p []byte) (int, error)  { return s.body.Read(p) }
-func (s *tunnelStream) Write(p []byte) (int, error) { return s.pw.Write(p) }
+func (s *tunnelStream) Read(p []byte) (int, error) { return s.resp.Read(p) }
 
-// CloseWrite ends the request body: the destination reads EOF and half-closes its socket.
-func (s *tunnelStream) CloseWrite() error { return s.pw.Close() }
+// Write is not used: splice feeds the request body through feed.
+func (s *tunnelStream) Write(p []byte) (int, error) {
+	return 0, errors.New("tunnel stream: writes go through feed")
+}
+
+// feed opens the gate: HTTP/2's own body writer reads the client's connection from now on.
+func (s *tunnelStream) feed(src io.Reader, last *atomic.Int64, done func(n int64, clean bool)) {
+	b := s.body
+	b.src, b.last = src, last
+	b.mu.Lock()
+	b.done = done
+	ended := b.finished // HTTP/2 closed the body already: the stream is over
+	b.mu.Unlock()
+	b.abort() // opens the gate; src is set, so reads go through
+	if ended {
+		done(0, false)
+	}
+}
 
 func (s *tunnelStream) Close() error {
 	s.once.Do(func() {
-		s.pw.CloseWithError(net.ErrClosed)
-		s.body.Close()
+		s.resp.Close()
 		s.cancel()
+		s.body.abort()
 		s.release()
 	})
 	return nil
