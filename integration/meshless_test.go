@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -339,4 +340,143 @@ func TestMeshlessReloadKeepsTraffic(t *testing.T) {
 		t.Errorf("node-b accepted %d tunnel connections, want 1 (reloads must not reconnect)", n)
 	}
 	t.Logf("%d calls, 0 failures, across 4 reloads", calls.Load())
+}
+
+// startJSON runs the binary with a JSON config and waits for its admin endpoint.
+func startJSON(t *testing.T, bin, name string, cfg map[string]any) *agentProc {
+	t.Helper()
+	a := &agentProc{node: name, admin: freeAddr(t), logs: new(syncBuffer)}
+	cfg["admin"] = map[string]any{"listen": a.admin}
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), name+".json")
+	if err := os.WriteFile(file, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a.cmd = exec.Command(bin, "run", "--config", file)
+	home := t.TempDir()
+	a.cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+home, "XDG_CONFIG_HOME="+home)
+	a.cmd.Stdout, a.cmd.Stderr = a.logs, a.logs
+	if err := a.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = a.cmd.Process.Signal(syscall.SIGTERM)
+		_ = a.cmd.Wait()
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, a.logs.String())
+		}
+	})
+	eventually(t, 30*time.Second, func() string {
+		if a.cmd.ProcessState != nil {
+			return name + " exited"
+		}
+		if !adminUp(a.admin) {
+			return "admin endpoint of " + name + " not up"
+		}
+		return ""
+	})
+	return a
+}
+
+// TestMeshlessLayer4Handlers runs the data plane from caddy-l4 servers written in JSON, with
+// no mesh.agents.meshless: node-a serves client-0's socket with the meshless handler and a
+// TCP port with mesh_tunnel; node-b serves the tunnel port with mesh_inbound. Calls cross
+// from one process to the other.
+func TestMeshlessLayer4Handlers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs processes")
+	}
+	bin := buildBinary(t)
+	state, err := os.MkdirTemp("", "mll4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(state) })
+	manifests, err := filepath.Abs("../examples/meshless-local/manifests")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := freePortOn(t, "127.0.0.2", "127.0.0.3")
+	ingress := freeAddr(t)
+	storage := filepath.Join(state, "storage")
+	rootA, rootB := filepath.Join(state, "a"), filepath.Join(state, "b")
+	clientSocket := filepath.Join(rootA, "demo", "client-0", "client", "meshless")
+	if err := os.MkdirAll(filepath.Dir(clientSocket), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	settings := func(root string) map[string]any {
+		return map[string]any{"root": root, "tunnel_port": port}
+	}
+	with := func(m map[string]any, kv ...any) map[string]any {
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i].(string)] = kv[i+1]
+		}
+		return m
+	}
+	config := func(node string, servers map[string]any) map[string]any {
+		return map[string]any{
+			"storage": map[string]any{"module": "file_system", "root": storage},
+			"apps": map[string]any{
+				"pki": map[string]any{"certificate_authorities": map[string]any{"local": map[string]any{"install_trust": false}}},
+				"mesh": map[string]any{
+					"node":     node,
+					"sources":  map[string]any{"file": map[string]any{"source": "file", "paths": []string{manifests}}},
+					"identity": map[string]any{"ca": "internal"},
+				},
+				"layer4": map[string]any{"servers": servers},
+			},
+		}
+	}
+	route := func(h map[string]any) []any { return []any{map[string]any{"handle": []any{h}}} }
+	startJSON(t, bin, "node-a", config("node-a", map[string]any{
+		"client": map[string]any{"listen": []string{"unix/" + clientSocket},
+			"routes": route(with(settings(rootA), "handler", "meshless"))},
+		"ingress": map[string]any{"listen": []string{ingress},
+			"routes": route(with(settings(rootA), "handler", "mesh_tunnel", "service", "echo.server.demo", "namespace", "demo", "meshlet", "client"))},
+	}))
+	startJSON(t, bin, "node-b", config("node-b", map[string]any{
+		"tunnel": map[string]any{"listen": []string{net.JoinHostPort("127.0.0.3", strconv.Itoa(port))},
+			"routes": route(with(settings(rootB), "handler", "mesh_inbound"))},
+	}))
+	for _, pod := range []string{"echo-v1-0", "echo-v2-0"} {
+		dir := filepath.Join(rootB, "demo", pod, "server")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		echoServer(t, filepath.Join(dir, "echo"), pod)
+	}
+
+	// The client handshake, through the meshless handler and the tunnel.
+	code, c, greeting := call(clientSocket, "echo.server.demo")
+	if code != protocol.OK {
+		t.Fatalf("call through the meshless handler: code %d: %s", code, greeting)
+	}
+	if !strings.HasPrefix(greeting, "hello from echo-v") {
+		t.Errorf("greeting %q", greeting)
+	}
+	if err := echoOnce(c, "through layer4"); err != nil {
+		t.Error(err)
+	}
+	c.Close()
+	if code, _, msg := call(clientSocket, "nope.server.demo"); code != protocol.ServiceNotFound {
+		t.Errorf("unknown service: code %d (%s), want 4", code, msg)
+	}
+
+	// Plain TCP into the mesh, through mesh_tunnel: no handshake, the greeting comes first.
+	tc, err := net.DialTimeout("tcp", ingress, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	_ = tc.SetDeadline(time.Now().Add(10 * time.Second))
+	line := make([]byte, len("hello from echo-v1-0\n"))
+	if _, err := io.ReadFull(tc, line); err != nil || !strings.HasPrefix(string(line), "hello from echo-v") {
+		t.Fatalf("mesh_tunnel greeting %q: %v", line, err)
+	}
+	if err := echoOnce(tc, "over tcp"); err != nil {
+		t.Error(err)
+	}
 }

@@ -159,7 +159,7 @@ func (n *Node) Forward(conn net.Conn, srcNamespace, srcMeshlet string, id protoc
 	defer conn.Close()
 	n = n.live()
 	if n.closing.Load() {
-		rec.code, rec.err = protocol.ShuttingDown, errors.New("the node agent is stopping")
+		rec.code, rec.err = protocol.ShuttingDown, refusal(protocol.ShuttingDown, "the node agent is stopping")
 		n.logAccess(rec)
 		return rec.err
 	}

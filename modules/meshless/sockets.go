@@ -24,7 +24,7 @@ import (
 const (
 	podDirMode       os.FileMode = 0o755
 	clientDirMode    os.FileMode = 0o755
-	serverDirMode    os.FileMode = 0o1777 // sticky: one application cannot remove another's socket
+	serverDirMode    os.FileMode = 0o777 | os.ModeSticky // one application cannot remove another's socket
 	clientSocketMode os.FileMode = 0o666
 )
 
@@ -37,9 +37,13 @@ type ListenFunc func(path string) (net.Listener, error)
 
 // ClientSockets is the running set of client sockets of ServeClientSockets.
 type ClientSockets struct {
-	fe    *collection.ForEach[*corev1.Pod]
-	local *collection.Derived[*corev1.Pod]
+	fe    *collection.ForEach[localPod]
+	local *collection.Derived[localPod]
 }
+
+// localPod is all that a client socket depends on: a change to anything else of the Pod
+// (its status, its other labels) leaves it equal, so the socket is not reopened.
+type localPod struct{ Namespace, Name string }
 
 // WaitSynced blocks until the sockets of every local Pod known at the start are open (or
 // failed to open), or ctx ends.
@@ -63,12 +67,16 @@ func (n *Node) ServeClientSockets(listen ListenFunc) *ClientSockets {
 	if listen == nil {
 		listen = func(path string) (net.Listener, error) { return net.Listen("unix", path) }
 	}
-	local := collection.Filter(n.pods, func(p *corev1.Pod) bool {
-		return p.Spec.NodeName == n.cfg.Node && p.Labels[meshlessv1.LabelMeshlet] != "" && p.DeletionTimestamp == nil
-	}, collection.WithName("meshless-local-pods"))
-	fe := collection.RunForEach(local, func(p *corev1.Pod) (func(), error) {
+	local := collection.Map(n.pods, func(p *corev1.Pod) (localPod, bool) {
+		if p.Spec.NodeName != n.cfg.Node || p.Labels[meshlessv1.LabelMeshlet] == "" || p.DeletionTimestamp != nil {
+			return localPod{}, false
+		}
+		return localPod{p.Namespace, p.Name}, true
+	}, collection.WithName("meshless-local-pods"),
+		collection.WithKey(func(p localPod) string { return p.Namespace + "/" + p.Name }))
+	fe := collection.RunForEach(local, func(p localPod) (func(), error) {
 		return n.serveClientSocket(p.Namespace, p.Name, listen)
-	}, collection.OnStartError[*corev1.Pod](func(key string, err error) {
+	}, collection.OnStartError[localPod](func(key string, err error) {
 		n.cfg.Logger.Error("opening a client socket", zap.String("pod", key), zap.Error(err))
 	}))
 	return &ClientSockets{fe: fe, local: local}

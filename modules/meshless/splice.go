@@ -40,17 +40,23 @@ type spliced struct {
 // the end of a request with EOF work through the mesh.
 func splice(a, b io.ReadWriteCloser, idle time.Duration) spliced {
 	var (
-		res      spliced
-		last     atomic.Int64 // unix nanos of the last byte moved
-		idleHit  atomic.Bool
-		closeAll sync.Once
+		res     spliced
+		last    atomic.Int64 // unix nanos of the last byte moved
+		idleHit atomic.Bool
+		closed  atomic.Bool
 	)
-	closeBoth := func() { closeAll.Do(func() { a.Close(); b.Close() }) }
+	// Not a sync.Once: a second caller must not wait for the first one's Close, which may
+	// itself be waiting for the second caller's direction to end.
+	closeBoth := func() {
+		if closed.CompareAndSwap(false, true) {
+			a.Close()
+			b.Close()
+		}
+	}
 	last.Store(time.Now().UnixNano())
 	var timer *time.Timer
 	if idle > 0 {
-		var check func()
-		check = func() {
+		check := func() {
 			since := time.Since(time.Unix(0, last.Load()))
 			if since >= idle {
 				idleHit.Store(true)

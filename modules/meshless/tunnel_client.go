@@ -38,14 +38,46 @@ type TunnelPool struct {
 	active atomic.Pointer[Node]
 
 	mu         sync.Mutex
-	transports map[string]*http2.Transport // by source SPIFFE ID
+	transports map[string]*tunnelTransport // by source SPIFFE ID
+}
+
+// tunnelTransport is one source identity's HTTP/2 client, counting its TLS connections so
+// that a closed pool can close the busy ones once their streams end.
+type tunnelTransport struct {
+	*http2.Transport
+	open atomic.Int64 // TLS connections dialled and not yet closed
+}
+
+// closeWhenIdle closes the transport's connections as they become idle, until none is
+// left: http2.Transport can only close connections that are idle at the time of the call.
+func (t *tunnelTransport) closeWhenIdle() {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for range tick.C {
+		t.CloseIdleConnections()
+		if t.open.Load() <= 0 {
+			return
+		}
+	}
+}
+
+// countedTLSConn is a tunnel TLS connection that its transport counts until it is closed.
+type countedTLSConn struct {
+	*tls.Conn
+	once sync.Once
+	open *atomic.Int64
+}
+
+func (c *countedTLSConn) Close() error {
+	c.once.Do(func() { c.open.Add(-1) })
+	return c.Conn.Close()
 }
 
 type identityRef struct{ mesh.Identity }
 
 // NewTunnelPool returns an empty pool.
 func NewTunnelPool() *TunnelPool {
-	return &TunnelPool{transports: make(map[string]*http2.Transport)}
+	return &TunnelPool{transports: make(map[string]*tunnelTransport)}
 }
 
 // setIdentity makes later handshakes use id: a reload may bring a new identity module.
@@ -62,28 +94,38 @@ func (p *TunnelPool) currentIdentity() mesh.Identity {
 	return nil
 }
 
-// Close closes the pool's idle TLS connections. Connections with open streams close when
-// their last stream ends.
+// Close closes the pool's idle TLS connections now, and the others as soon as their last
+// stream ends.
 func (p *TunnelPool) Close() {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	for k, t := range p.transports {
+	retired := p.transports
+	p.transports = make(map[string]*tunnelTransport)
+	p.mu.Unlock()
+	for _, t := range retired {
 		t.CloseIdleConnections()
-		delete(p.transports, k)
+		if t.open.Load() > 0 {
+			go t.closeWhenIdle()
+		}
 	}
 }
 
 // transport returns the HTTP/2 client that presents src's certificate.
-func (p *TunnelPool) transport(src identity.ID) *http2.Transport {
+func (p *TunnelPool) transport(src identity.ID) *tunnelTransport {
 	key := src.String()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if t, ok := p.transports[key]; ok {
 		return t
 	}
-	t := &http2.Transport{
+	t := &tunnelTransport{}
+	t.Transport = &http2.Transport{
 		DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-			return p.dialTLS(ctx, network, addr, src)
+			c, err := p.dialTLS(ctx, network, addr, src)
+			if err != nil {
+				return nil, err
+			}
+			t.open.Add(1)
+			return &countedTLSConn{Conn: c, open: &t.open}, nil
 		},
 		// A dead peer is found by pings rather than by a stream that never answers.
 		ReadIdleTimeout: 30 * time.Second,
@@ -97,7 +139,7 @@ func (p *TunnelPool) transport(src identity.ID) *http2.Transport {
 
 // dialTLS opens a tunnel connection as src: TLS 1.3, mutual, and the peer must be a node
 // agent of the trust domain.
-func (p *TunnelPool) dialTLS(ctx context.Context, network, addr string, src identity.ID) (net.Conn, error) {
+func (p *TunnelPool) dialTLS(ctx context.Context, network, addr string, src identity.ID) (*tls.Conn, error) {
 	id := p.currentIdentity()
 	if id == nil {
 		return nil, errors.New("no mesh identity configured")
@@ -216,9 +258,12 @@ func (b *gatedBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Close is HTTP/2 done with the body: at EOF, or because the stream ended first.
+// Close is HTTP/2 done with the body: at EOF, or because the stream ended first. HTTP/2
+// closes the body to end a Read that would block, so a Read still waiting at the gate (the
+// stream failed before it was set up) returns: until it does, RoundTrip does not return.
 func (b *gatedBody) Close() error {
 	b.finish(false)
+	b.abort()
 	return nil
 }
 
@@ -257,21 +302,26 @@ func (s *tunnelStream) Write(p []byte) (int, error) {
 // feed opens the gate: HTTP/2's own body writer reads the client's connection from now on.
 func (s *tunnelStream) feed(src io.Reader, last *atomic.Int64, done func(n int64, clean bool)) {
 	b := s.body
-	b.src, b.last = src, last
 	b.mu.Lock()
-	b.done = done
 	ended := b.finished // HTTP/2 closed the body already: the stream is over
+	if !ended {
+		b.src, b.last, b.done = src, last, done
+	}
 	b.mu.Unlock()
-	b.abort() // opens the gate; src is set, so reads go through
 	if ended {
 		done(0, false)
+		return
 	}
+	b.abort() // opens the gate; src is set, so reads go through
 }
 
 func (s *tunnelStream) Close() error {
 	s.once.Do(func() {
-		s.resp.Close()
+		// Cancel first: the response body's Close otherwise waits for HTTP/2's request
+		// writer, which may be inside gatedBody.Read, calling back into splice's closeBoth,
+		// which waits for this Close: a deadlock.
 		s.cancel()
+		s.resp.Close()
 		s.body.abort()
 		s.release()
 	})
