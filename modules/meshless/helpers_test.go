@@ -43,7 +43,7 @@ var hostIPs = map[string]string{nodeA: "127.0.0.2", nodeB: "127.0.0.3", nodeC: "
 // testMesh is a mesh in one process: shared Static collections, a test CA, and one Node
 // per agent node with its client sockets and its tunnel listener on the shared port.
 type testMesh struct {
-	t        *testing.T
+	t testing.TB
 	dir      string
 	port     int
 	ca       *testCA
@@ -72,7 +72,7 @@ type testNode struct {
 
 // newTestMesh starts node-a and node-b over the objects, synced, and stops everything when
 // the test ends, checking that no goroutine the test started is left behind.
-func newTestMesh(t *testing.T, meshlets []*meshlessv1.Meshlet, pods []*corev1.Pod, opts ...nodeOpt) *testMesh {
+func newTestMesh(t testing.TB, meshlets []*meshlessv1.Meshlet, pods []*corev1.Pod, opts ...nodeOpt) *testMesh {
 	t.Helper()
 	ignore := goleak.IgnoreCurrent()
 	t.Cleanup(func() {
@@ -258,7 +258,7 @@ func (m *testMesh) closeTunnels(node string) {
 type idleCloser interface{ CloseIdleConnections() }
 
 // waitQuiet waits until the node carries no connection.
-func waitQuiet(t *testing.T, tn *testNode) {
+func waitQuiet(t testing.TB, tn *testNode) {
 	t.Helper()
 	deadline := time.Now().Add(shortWait)
 	for openConns(tn.n.cfg.Conns) != 0 {
@@ -385,7 +385,7 @@ func (m *testMesh) call(node, pod, service string) (*net.UnixConn, protocol.Code
 
 // mustCall is call for the test goroutine: it fails the test unless the reply is want, and
 // closes the connection at the end of the test.
-func (m *testMesh) mustCall(t *testing.T, node, pod, service string, want protocol.Code) *net.UnixConn {
+func (m *testMesh) mustCall(t testing.TB, node, pod, service string, want protocol.Code) *net.UnixConn {
 	t.Helper()
 	c, code, err := m.call(node, pod, service)
 	if err != nil {
@@ -426,7 +426,7 @@ type serverApp struct {
 
 // serve starts an application on a node's Pod, serving service with handle. It stops, cutting
 // its connections, when the test ends.
-func (m *testMesh) serve(t *testing.T, node, pod, service string, handle func(*net.UnixConn)) *serverApp {
+func (m *testMesh) serve(t testing.TB, node, pod, service string, handle func(*net.UnixConn)) *serverApp {
 	t.Helper()
 	dir := filepath.Join(m.root(node), testNS, pod, "server")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -517,7 +517,7 @@ func readGreeting(c net.Conn) (string, error) {
 }
 
 // waitFor polls cond until it holds.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(shortWait)
 	for !cond() {
@@ -552,7 +552,7 @@ func (tn *testNode) accessLines() []accessLine {
 }
 
 // waitAccess waits for an access-log line that match accepts, and returns it.
-func (tn *testNode) waitAccess(t *testing.T, what string, match func(accessLine) bool) accessLine {
+func (tn *testNode) waitAccess(t testing.TB, what string, match func(accessLine) bool) accessLine {
 	t.Helper()
 	var found accessLine
 	waitFor(t, "access log of "+tn.name+": "+what, func() bool {
@@ -680,7 +680,7 @@ func standardWorld() ([]*meshlessv1.Meshlet, []*corev1.Pod) {
 }
 
 // newStandardMesh starts the standard world.
-func newStandardMesh(t *testing.T, opts ...nodeOpt) *testMesh {
+func newStandardMesh(t testing.TB, opts ...nodeOpt) *testMesh {
 	t.Helper()
 	meshlets, pods := standardWorld()
 	return newTestMesh(t, meshlets, pods, opts...)
@@ -689,7 +689,7 @@ func newStandardMesh(t *testing.T, opts ...nodeOpt) *testMesh {
 // fakeClientSocket listens at a client socket path that ServeClientSockets would not open
 // (an unlabelled or unknown Pod, or a path outside the root) and serves it with the node's
 // ServeClient, as a layer4 server configured by hand would.
-func (tn *testNode) fakeClientSocket(t *testing.T, path string) {
+func (tn *testNode) fakeClientSocket(t testing.TB, path string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)

@@ -11,7 +11,7 @@ import (
 // copyBufSize is the buffer a direction of a spliced connection borrows while data flows.
 // Buffers come from a pool and go back as soon as a read comes back short, so an idle
 // connection holds none.
-const copyBufSize = 256 << 10
+const copyBufSize = 128 << 10
 
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
 
@@ -95,26 +95,32 @@ func splice(a, b io.ReadWriteCloser, idle time.Duration) spliced {
 	return res
 }
 
-// pipe copies src to dst with a pooled buffer, held only while reads come back full (data
-// is still queued); after a short read it waits for the next byte with a one-byte read, so
-// an idle direction holds no buffer. It half-closes dst at src's EOF and returns the bytes
-// copied, and whether it ended cleanly: at EOF, with dst half-closed.
+// waitRead is the size of the read a direction waits in: small, on the goroutine's stack,
+// so that an idle connection holds no heap buffer.
+const waitRead = 512
+
+// pipe copies src to dst. It waits for data with a small read; only when that read comes
+// back full (more is queued) does it borrow a pooled buffer, which drain gives back at the
+// first short read, so an idle direction holds none. It half-closes dst at src's EOF and
+// returns the bytes copied, and whether it ended cleanly: at EOF, with dst half-closed.
 func pipe(dst io.Writer, src io.Reader, last *atomic.Int64) (int64, bool) {
 	var (
 		total int64
-		one   [1]byte
+		small [waitRead]byte
 	)
 	for {
-		n, err := src.Read(one[:])
+		n, err := src.Read(small[:])
 		if n > 0 {
-			if _, werr := dst.Write(one[:n]); werr != nil {
+			if _, werr := dst.Write(small[:n]); werr != nil {
 				return total, false
 			}
 			total += int64(n)
 			last.Store(time.Now().UnixNano())
-			var m int64
-			m, err = drain(dst, src, last)
-			total += m
+			if n == len(small) && err == nil {
+				var m int64
+				m, err = drain(dst, src, last)
+				total += m
+			}
 		}
 		if err != nil {
 			if errors.Is(err, io.EOF) {
@@ -128,9 +134,8 @@ func pipe(dst io.Writer, src io.Reader, last *atomic.Int64) (int64, bool) {
 }
 
 // drain copies with a pooled buffer while each read fills it, and returns after the first
-// short read (what was queued has been moved) or an error. The extra one-byte read that
-// follows a short read costs one system call per burst, the price of holding no buffer
-// while idle.
+// short read (what was queued has been moved) or an error. The small read that follows
+// costs one system call per burst, the price of holding no buffer while idle.
 func drain(dst io.Writer, src io.Reader, last *atomic.Int64) (int64, error) {
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)

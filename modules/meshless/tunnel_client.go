@@ -131,7 +131,7 @@ func (p *TunnelPool) transport(src identity.ID) *tunnelTransport {
 		ReadIdleTimeout: 30 * time.Second,
 		PingTimeout:     10 * time.Second,
 		// Large frames halve the per-frame work on bulk streams.
-		MaxReadFrameSize: 1 << 20,
+		MaxReadFrameSize: 64 << 10,
 	}
 	p.transports[key] = t
 	return t

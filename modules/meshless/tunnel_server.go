@@ -25,7 +25,7 @@ import (
 // (each is one application connection), and large frames and windows for bulk streams.
 var tunnelServer = &http2.Server{
 	MaxConcurrentStreams:         1 << 20,
-	MaxReadFrameSize:             1 << 20,
+	MaxReadFrameSize:             64 << 10,
 	MaxUploadBufferPerConnection: 1 << 30,
 	MaxUploadBufferPerStream:     4 << 20,
 }
