@@ -43,7 +43,7 @@ var hostIPs = map[string]string{nodeA: "127.0.0.2", nodeB: "127.0.0.3", nodeC: "
 // testMesh is a mesh in one process: shared Static collections, a test CA, and one Node
 // per agent node with its client sockets and its tunnel listener on the shared port.
 type testMesh struct {
-	t testing.TB
+	t        testing.TB
 	dir      string
 	port     int
 	ca       *testCA
