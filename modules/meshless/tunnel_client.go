@@ -63,14 +63,14 @@ func (t *tunnelTransport) closeWhenIdle() {
 
 // countedTLSConn is a tunnel TLS connection that its transport counts until it is closed.
 type countedTLSConn struct {
-	*tls.Conn
+	*tunnelConn
 	once sync.Once
 	open *atomic.Int64
 }
 
 func (c *countedTLSConn) Close() error {
 	c.once.Do(func() { c.open.Add(-1) })
-	return c.Conn.Close()
+	return c.tunnelConn.Close()
 }
 
 type identityRef struct{ mesh.Identity }
@@ -125,7 +125,7 @@ func (p *TunnelPool) transport(src identity.ID) *tunnelTransport {
 				return nil, err
 			}
 			t.open.Add(1)
-			return &countedTLSConn{Conn: c, open: &t.open}, nil
+			return &countedTLSConn{tunnelConn: c, open: &t.open}, nil
 		},
 		// A dead peer is found by pings rather than by a stream that never answers.
 		ReadIdleTimeout: 30 * time.Second,
@@ -139,7 +139,7 @@ func (p *TunnelPool) transport(src identity.ID) *tunnelTransport {
 
 // dialTLS opens a tunnel connection as src: TLS 1.3, mutual, and the peer must be a node
 // agent of the trust domain.
-func (p *TunnelPool) dialTLS(ctx context.Context, network, addr string, src identity.ID) (*tls.Conn, error) {
+func (p *TunnelPool) dialTLS(ctx context.Context, network, addr string, src identity.ID) (*tunnelConn, error) {
 	id := p.currentIdentity()
 	if id == nil {
 		return nil, errors.New("no mesh identity configured")
@@ -157,12 +157,13 @@ func (p *TunnelPool) dialTLS(ctx context.Context, network, addr string, src iden
 	if err != nil {
 		return nil, err
 	}
-	tc := tls.Client(readBuffered(raw), cfg)
+	rc := newRawConn(raw)
+	tc := tls.Client(rc, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		raw.Close()
 		return nil, err
 	}
-	return tc, nil
+	return newTunnelConn(tc, rc), nil
 }
 
 // dialTunnel opens a CONNECT stream to the agent of ep's node, for the service dest, on

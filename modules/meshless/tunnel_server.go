@@ -1,7 +1,6 @@
 package meshless
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -48,7 +47,8 @@ func (n *Node) ServeTunnel(conn net.Conn) error {
 	})
 	cfg.NextProtos = []string{http2.NextProtoTLS}
 	cfg.DynamicRecordSizingDisabled = true // full records from the first byte: bulk streams
-	tc := tls.Server(readBuffered(conn), cfg)
+	raw := newRawConn(conn)
+	tc := tls.Server(raw, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.HandshakeTimeout)
 	err := tc.HandshakeContext(ctx)
 	cancel()
@@ -62,7 +62,7 @@ func (n *Node) ServeTunnel(conn net.Conn) error {
 		return fmt.Errorf("tunnel peer %s: %w", conn.RemoteAddr(), err)
 	}
 	n.cfg.Logger.Info("tunnel connection up", zap.String("peer", peer.String()), zap.Stringer("remote", conn.RemoteAddr()))
-	tunnelServer.ServeConn(tc, &http2.ServeConnOpts{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	tunnelServer.ServeConn(newTunnelConn(tc, raw), &http2.ServeConnOpts{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n.live().serveStream(w, r, peer)
 	})})
 	n.cfg.Logger.Info("tunnel connection down", zap.String("peer", peer.String()), zap.Stringer("remote", conn.RemoteAddr()))
@@ -188,24 +188,6 @@ func (s *serverStream) Write(p []byte) (int, error) {
 }
 
 func (s *serverStream) Close() error { return s.body.Close() }
-
-// tunnelReadBuffer is the read buffer under a tunnel connection's TLS. crypto/tls reads one
-// record (16 KiB at most) per read of its connection; reading through a larger buffer takes
-// a bulk stream's records from the kernel several at a time. It is per tunnel connection,
-// which carries many streams, not per stream.
-const tunnelReadBuffer = 128 << 10
-
-// bufferedConn reads its connection through a buffer.
-type bufferedConn struct {
-	net.Conn
-	r *bufio.Reader
-}
-
-func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
-
-func readBuffered(c net.Conn) net.Conn {
-	return &bufferedConn{Conn: c, r: bufio.NewReaderSize(c, tunnelReadBuffer)}
-}
 
 // ServeTunnels accepts inbound tunnel connections on ln until it is closed.
 func (n *Node) ServeTunnels(ln net.Listener) {
