@@ -5,7 +5,6 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/caddymesh/caddymesh/modules/meshless/policy"
 	"github.com/caddymesh/caddymesh/modules/meshless/protocol"
 )
 
@@ -27,6 +26,15 @@ type accessRecord struct {
 // logAccess writes one line per connection: at info for a connection that was set up, at
 // warn for a refusal, whose reason names the objects involved.
 func (n *Node) logAccess(r accessRecord) {
+	level, msg := zap.InfoLevel, "connection"
+	if r.err != nil {
+		level, msg = zap.WarnLevel, "connection refused"
+	}
+	// Check first: a disabled or filtered access log costs a connection no fields.
+	ce := n.cfg.AccessLog.Check(level, msg)
+	if ce == nil {
+		return
+	}
 	fields := []zap.Field{
 		zap.String("direction", r.direction),
 		zap.String("source", r.source),
@@ -48,11 +56,6 @@ func (n *Node) logAccess(r accessRecord) {
 	}
 	if r.err != nil {
 		fields = append(fields, zap.Error(r.err))
-		n.cfg.AccessLog.Warn("connection refused", fields...)
-		return
 	}
-	n.cfg.AccessLog.Info("connection", fields...)
+	ce.Write(fields...)
 }
-
-func zapEndpoint(ep policy.Endpoint) zap.Field { return zap.String("endpoint", ep.Key) }
-func zapErr(err error) zap.Field               { return zap.Error(err) }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/caddymesh/caddymesh/modules/meshless/policy"
 	"github.com/caddymesh/caddymesh/modules/meshless/protocol"
 )
@@ -86,7 +88,7 @@ func (n *Node) clientPod(addr net.Addr) (ns, pod string, err error) {
 // returned stream carries the application's bytes; its accounting ends when it is closed.
 func (n *Node) connect(ns, pod string, id protocol.ServiceID, rec *accessRecord) (io.ReadWriteCloser, policy.Destination, error) {
 	if n.closing.Load() {
-		return nil, policy.Destination{}, refusal(protocol.ShuttingDown, "the node agent is stopping")
+		return nil, policy.Destination{}, policy.Refuse(protocol.ShuttingDown, "the node agent is stopping")
 	}
 	caller, err := n.policy.Caller(ns, pod)
 	if err != nil {
@@ -125,9 +127,9 @@ func (n *Node) dialService(ctx context.Context, srcNs, srcMeshlet string, dest p
 		if err == nil {
 			return up, nil
 		}
-		n.cfg.Logger.Debug("candidate refused", zapEndpoint(ep), zapErr(err))
+		n.cfg.Logger.Debug("candidate refused", zap.String("endpoint", ep.Key), zap.Error(err))
 		if ctx.Err() != nil {
-			return nil, refusal(protocol.Timeout, "setting up %s within %s: %v", dest.ID, n.cfg.ConnectTimeout, err)
+			return nil, policy.Refuse(protocol.Timeout, "setting up %s within %s: %v", dest.ID, n.cfg.ConnectTimeout, err)
 		}
 		switch codeOf(err) {
 		case protocol.ConnectionLimit, protocol.DestinationRefused, protocol.DestinationUnreachable, protocol.NoEndpoint:
@@ -146,11 +148,6 @@ func codeOf(err error) protocol.Code {
 	return protocol.CodeOf(err)
 }
 
-// refusal is a decision of the agent itself, as policy's refusals are.
-func refusal(code protocol.Code, format string, args ...any) error {
-	return &policy.Error{Code: code, Err: fmt.Errorf(format, args...)}
-}
-
 // Forward connects conn, which has no handshake of its own, to the service id on behalf of
 // the meshlet srcNamespace/srcMeshlet, with the same checks as a client call: the
 // mesh_tunnel handler's way into the mesh for plain TCP. It closes conn when done.
@@ -159,7 +156,7 @@ func (n *Node) Forward(conn net.Conn, srcNamespace, srcMeshlet string, id protoc
 	defer conn.Close()
 	n = n.live()
 	if n.closing.Load() {
-		rec.code, rec.err = protocol.ShuttingDown, refusal(protocol.ShuttingDown, "the node agent is stopping")
+		rec.code, rec.err = protocol.ShuttingDown, policy.Refuse(protocol.ShuttingDown, "the node agent is stopping")
 		n.logAccess(rec)
 		return rec.err
 	}

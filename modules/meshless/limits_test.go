@@ -3,6 +3,7 @@ package meshless
 import (
 	"io"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -221,7 +222,7 @@ func TestIdleTimeout(t *testing.T) {
 			t.Fatal(err)
 		}
 		_ = c.SetReadDeadline(time.Now().Add(600 * time.Millisecond))
-		if _, err := c.Read(make([]byte, 1)); !isTimeout(err) {
+		if _, err := c.Read(make([]byte, 1)); !os.IsTimeout(err) {
 			t.Fatalf("a service without idleTimeout: read %v, want our own deadline", err)
 		}
 	})

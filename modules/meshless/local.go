@@ -28,7 +28,7 @@ func (n *Node) serverSocket(ns, pod, service string) string {
 func (n *Node) dialLocal(ctx context.Context, ep policy.Endpoint, dest policy.Destination) (io.ReadWriteCloser, error) {
 	release, ok := n.cfg.Conns.Acquire(ep.Key, dest.ID.Service, dest.MaxConn)
 	if !ok {
-		return nil, refusal(protocol.ConnectionLimit, "pod %s holds maxConn=%d connections of %s", ep.Key, dest.MaxConn, dest.ID.Service)
+		return nil, policy.Refuse(protocol.ConnectionLimit, "pod %s holds maxConn=%d connections of %s", ep.Key, dest.MaxConn, dest.ID.Service)
 	}
 	c, err := dialUnix(ctx, n.serverSocket(ep.Namespace, ep.Name, dest.ID.Service))
 	if err != nil {
@@ -48,17 +48,12 @@ func dialUnix(ctx context.Context, path string) (*net.UnixConn, error) {
 		switch {
 		case errors.Is(err, os.ErrNotExist), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, os.ErrPermission):
 			return nil, &policy.Error{Code: protocol.DestinationRefused, Err: err}
-		case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
+		case errors.Is(err, context.DeadlineExceeded), os.IsTimeout(err): // a *net.OpError
 			return nil, &policy.Error{Code: protocol.Timeout, Err: err}
 		}
 		return nil, &policy.Error{Code: protocol.DestinationUnreachable, Err: err}
 	}
 	return c.(*net.UnixConn), nil
-}
-
-func isTimeout(err error) bool {
-	var to interface{ Timeout() bool }
-	return errors.As(err, &to) && to.Timeout()
 }
 
 // countedConn releases its place in the connection table when closed.

@@ -172,10 +172,10 @@ func (p *TunnelPool) dialTLS(ctx context.Context, network, addr string, src iden
 func (n *Node) dialTunnel(ctx context.Context, srcNs, srcMeshlet string, ep policy.Endpoint, dest policy.Destination) (io.ReadWriteCloser, error) {
 	id := n.cfg.Identity
 	if id == nil {
-		return nil, refusal(protocol.DestinationUnreachable, "pod %s is on node %s, and this agent has no mesh identity for the tunnel", ep.Key, ep.NodeName)
+		return nil, policy.Refuse(protocol.DestinationUnreachable, "pod %s is on node %s, and this agent has no mesh identity for the tunnel", ep.Key, ep.NodeName)
 	}
 	if ep.HostIP == "" {
-		return nil, refusal(protocol.DestinationUnreachable, "pod %s has no status.hostIP", ep.Key)
+		return nil, policy.Refuse(protocol.DestinationUnreachable, "pod %s has no status.hostIP", ep.Key)
 	}
 	src := identity.MeshletID(id.TrustDomain(), srcNs, srcMeshlet)
 	t := n.cfg.Tunnels.transport(src)
@@ -188,7 +188,7 @@ func (n *Node) dialTunnel(ctx context.Context, srcNs, srcMeshlet string, ep poli
 	req, err := http.NewRequestWithContext(streamCtx, http.MethodConnect, "https://"+net.JoinHostPort(ep.HostIP, strconv.Itoa(n.cfg.TunnelPort)), body)
 	if err != nil {
 		cancel()
-		return nil, refusal(protocol.GeneralFailure, "building the tunnel request: %v", err)
+		return nil, policy.Refuse(protocol.GeneralFailure, "building the tunnel request: %v", err)
 	}
 	req.Host = ep.Name + "." + dest.ID.String()
 	req.ContentLength = -1
@@ -198,9 +198,9 @@ func (n *Node) dialTunnel(ctx context.Context, srcNs, srcMeshlet string, ep poli
 		cancel()
 		body.abort()
 		if timedOut {
-			return nil, refusal(protocol.Timeout, "tunnel to %s for pod %s: %v", req.URL.Host, ep.Key, err)
+			return nil, policy.Refuse(protocol.Timeout, "tunnel to %s for pod %s: %v", req.URL.Host, ep.Key, err)
 		}
-		return nil, refusal(protocol.DestinationUnreachable, "tunnel to %s for pod %s: %v", req.URL.Host, ep.Key, err)
+		return nil, policy.Refuse(protocol.DestinationUnreachable, "tunnel to %s for pod %s: %v", req.URL.Host, ep.Key, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()
@@ -210,7 +210,7 @@ func (n *Node) dialTunnel(ctx context.Context, srcNs, srcMeshlet string, ep poli
 		if c, err := strconv.Atoi(resp.Header.Get(codeHeader)); err == nil && c > 0 && protocol.Code(c).Known() {
 			code = protocol.Code(c)
 		}
-		return nil, refusal(code, "destination agent %s for pod %s: %s", req.URL.Host, ep.Key, resp.Status)
+		return nil, policy.Refuse(code, "destination agent %s for pod %s: %s", req.URL.Host, ep.Key, resp.Status)
 	}
 	release, _ := n.cfg.Conns.Acquire(ep.Key, dest.ID.Service, 0)
 	return &tunnelStream{resp: resp.Body, body: body, cancel: cancel, release: release}, nil

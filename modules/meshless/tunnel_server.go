@@ -98,14 +98,14 @@ func (n *Node) serveStream(w http.ResponseWriter, r *http.Request, peer identity
 
 func (n *Node) acceptStream(r *http.Request, peer identity.ID, rec *accessRecord) (io.ReadWriteCloser, policy.Destination, error) {
 	if n.closing.Load() {
-		return nil, policy.Destination{}, refusal(protocol.ShuttingDown, "the node agent is stopping")
+		return nil, policy.Destination{}, policy.Refuse(protocol.ShuttingDown, "the node agent is stopping")
 	}
 	if r.Method != http.MethodConnect {
-		return nil, policy.Destination{}, refusal(protocol.Malformed, "method %s, want CONNECT", r.Method)
+		return nil, policy.Destination{}, policy.Refuse(protocol.Malformed, "method %s, want CONNECT", r.Method)
 	}
 	srcNs, srcMeshlet, ok := peer.Meshlet()
 	if !ok {
-		return nil, policy.Destination{}, refusal(protocol.NotAllowed, "peer %s is not a meshlet identity", peer)
+		return nil, policy.Destination{}, policy.Refuse(protocol.NotAllowed, "peer %s is not a meshlet identity", peer)
 	}
 	rec.source = srcNs + "/" + srcMeshlet
 	pod, id, err := parseAuthority(r.Host)
@@ -123,7 +123,7 @@ func (n *Node) acceptStream(r *http.Request, peer identity.ID, rec *accessRecord
 		return nil, dest, err
 	}
 	if ep.NodeName != n.cfg.Node {
-		return nil, dest, refusal(protocol.NoEndpoint, "pod %s is on node %q, not on this node %q", ep.Key, ep.NodeName, n.cfg.Node)
+		return nil, dest, policy.Refuse(protocol.NoEndpoint, "pod %s is on node %q, not on this node %q", ep.Key, ep.NodeName, n.cfg.Node)
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), n.cfg.ConnectTimeout)
 	defer cancel()
@@ -136,12 +136,12 @@ func (n *Node) acceptStream(r *http.Request, peer identity.ID, rec *accessRecord
 func parseAuthority(host string) (string, protocol.ServiceID, error) {
 	parts := strings.Split(host, ".")
 	if len(parts) < 4 {
-		return "", protocol.ServiceID{}, refusal(protocol.Malformed, "tunnel authority %q: want <pod>.<service>.<meshlet>.<namespace>", host)
+		return "", protocol.ServiceID{}, policy.Refuse(protocol.Malformed, "tunnel authority %q: want <pod>.<service>.<meshlet>.<namespace>", host)
 	}
 	k := len(parts) - 3
 	id, err := protocol.ParseServiceID(strings.Join(parts[k:], "."))
 	if err != nil {
-		return "", protocol.ServiceID{}, refusal(protocol.Malformed, "tunnel authority %q: %v", host, err)
+		return "", protocol.ServiceID{}, policy.Refuse(protocol.Malformed, "tunnel authority %q: %v", host, err)
 	}
 	return strings.Join(parts[:k], "."), id, nil
 }

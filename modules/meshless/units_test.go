@@ -165,7 +165,7 @@ func TestCodeOf(t *testing.T) {
 		want protocol.Code
 	}{
 		{nil, protocol.OK},
-		{refusal(protocol.ConnectionLimit, "full"), protocol.ConnectionLimit},
+		{policy.Refuse(protocol.ConnectionLimit, "full"), protocol.ConnectionLimit},
 		{&protocol.Error{Code: protocol.Malformed}, protocol.Malformed},
 		{errors.New("other"), protocol.GeneralFailure},
 		{os.ErrDeadlineExceeded, protocol.Timeout},

@@ -30,7 +30,7 @@ type Destination struct {
 // every client list that names them).
 func (p *Policy) Authorize(c Caller, dest protocol.ServiceID) (Destination, error) {
 	if c.m == nil {
-		return Destination{}, refuse(protocol.NotAllowed, "no calling meshlet")
+		return Destination{}, Refuse(protocol.NotAllowed, "no calling meshlet")
 	}
 	return p.authorize(c.m, dest)
 }
@@ -41,7 +41,7 @@ func (p *Policy) Authorize(c Caller, dest protocol.ServiceID) (Destination, erro
 func (p *Policy) AuthorizeInbound(sourceNamespace, sourceMeshlet string, dest protocol.ServiceID) (Destination, error) {
 	m, ok := p.meshlets.Get(sourceNamespace + "/" + sourceMeshlet)
 	if !ok {
-		return Destination{}, refuse(protocol.NotAllowed, "calling meshlet %s/%s does not exist", sourceNamespace, sourceMeshlet)
+		return Destination{}, Refuse(protocol.NotAllowed, "calling meshlet %s/%s does not exist", sourceNamespace, sourceMeshlet)
 	}
 	return p.authorize(m, dest)
 }
@@ -49,14 +49,14 @@ func (p *Policy) AuthorizeInbound(sourceNamespace, sourceMeshlet string, dest pr
 func (p *Policy) authorize(caller *meshlet, dest protocol.ServiceID) (Destination, error) {
 	b, ok := p.backends.Get(dest.Namespace + "/" + dest.Meshlet)
 	if !ok {
-		return Destination{}, refuse(protocol.ServiceNotFound, "service %s: meshlet %s/%s does not exist", dest, dest.Namespace, dest.Meshlet)
+		return Destination{}, Refuse(protocol.ServiceNotFound, "service %s: meshlet %s/%s does not exist", dest, dest.Namespace, dest.Meshlet)
 	}
 	svc, ok := b.m.services[dest.Service]
 	if !ok {
-		return Destination{}, refuse(protocol.ServiceNotFound, "service %s: meshlet %s/%s does not serve %q", dest, dest.Namespace, dest.Meshlet, dest.Service)
+		return Destination{}, Refuse(protocol.ServiceNotFound, "service %s: meshlet %s/%s does not serve %q", dest, dest.Namespace, dest.Meshlet, dest.Service)
 	}
 	if _, ok := caller.clients[dest]; !ok {
-		return Destination{}, refuse(protocol.NotAllowed, "meshlet %s does not list service %s in spec.client", caller.key, dest)
+		return Destination{}, Refuse(protocol.NotAllowed, "meshlet %s does not list service %s in spec.client", caller.key, dest)
 	}
 	return Destination{ID: dest, Server: b.m.server, MaxConn: svc.maxConn, IdleTimeout: svc.idleTimeout, b: b}, nil
 }
@@ -73,7 +73,7 @@ func (d Destination) Endpoint(podNamespace, podName string) (Endpoint, error) {
 			return ep, nil
 		}
 	}
-	return Endpoint{}, refuse(protocol.NoEndpoint, "pod %s/%s is not a ready pod of service %s", podNamespace, podName, d.ID)
+	return Endpoint{}, Refuse(protocol.NoEndpoint, "pod %s/%s is not a ready pod of service %s", podNamespace, podName, d.ID)
 }
 
 // Full reports whether a Pod holding active connections of the service can take no more:

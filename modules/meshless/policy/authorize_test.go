@@ -175,7 +175,7 @@ func TestDestinationFull(t *testing.T) {
 }
 
 func TestCodeOf(t *testing.T) {
-	refused := refuse(protocol.NotAllowed, "because")
+	refused := Refuse(protocol.NotAllowed, "because")
 	tests := []struct {
 		err  error
 		want protocol.Code

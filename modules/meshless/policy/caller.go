@@ -28,15 +28,15 @@ type Caller struct {
 func (p *Policy) Caller(podNamespace, podName string) (Caller, error) {
 	pod, ok := p.callers.Get(podNamespace + "/" + podName)
 	if !ok {
-		return Caller{}, refuse(protocol.NotAllowed, "calling pod %s/%s is unknown", podNamespace, podName)
+		return Caller{}, Refuse(protocol.NotAllowed, "calling pod %s/%s is unknown", podNamespace, podName)
 	}
 	name := pod.meshlet
 	if name == "" {
-		return Caller{}, refuse(protocol.NotAllowed, "calling pod %s/%s has no %s label", podNamespace, podName, meshlessv1.LabelMeshlet)
+		return Caller{}, Refuse(protocol.NotAllowed, "calling pod %s/%s has no %s label", podNamespace, podName, meshlessv1.LabelMeshlet)
 	}
 	m, ok := p.meshlets.Get(podNamespace + "/" + name)
 	if !ok {
-		return Caller{}, refuse(protocol.NotAllowed, "calling pod %s/%s belongs to meshlet %s/%s, which does not exist",
+		return Caller{}, Refuse(protocol.NotAllowed, "calling pod %s/%s belongs to meshlet %s/%s, which does not exist",
 			podNamespace, podName, podNamespace, name)
 	}
 	return Caller{Namespace: podNamespace, Pod: podName, Meshlet: name, m: m}, nil

@@ -37,8 +37,9 @@ func CodeOf(err error) protocol.Code {
 	return protocol.GeneralFailure
 }
 
-// refuse builds a refusal. It is only called on the refusing path, so the hot path of an
-// allowed connection does not pay for formatting.
-func refuse(code protocol.Code, format string, args ...any) error {
+// Refuse builds a refusal; the agent uses it for its own decisions too (a full Pod, a socket
+// that refuses), so that every refusal has one type. It is only called on the refusing path,
+// so the hot path of an allowed connection does not pay for formatting.
+func Refuse(code protocol.Code, format string, args ...any) error {
 	return &Error{Code: code, Err: fmt.Errorf(format, args...)}
 }

@@ -32,11 +32,11 @@ func (d Destination) Pick(dst []Endpoint, n int, active ActiveConns, rnd Rand) (
 	}
 	b := d.b
 	if b == nil {
-		return dst, refuse(protocol.NoEndpoint, "service %s: not authorized", d.ID)
+		return dst, Refuse(protocol.NoEndpoint, "service %s: not authorized", d.ID)
 	}
 	first := chooseGroup(b.groups, rnd)
 	if first < 0 {
-		return dst, refuse(protocol.NoEndpoint, "service %s: no ready pod%s", d.ID, b.trafficNote())
+		return dst, Refuse(protocol.NoEndpoint, "service %s: no ready pod%s", d.ID, b.trafficNote())
 	}
 	start := len(dst)
 	dst = d.leastLoaded(dst, &b.groups[first], n, active, rnd)
@@ -49,7 +49,7 @@ func (d Destination) Pick(dst []Endpoint, n int, active ActiveConns, rnd Rand) (
 		}
 	}
 	if len(dst) == start {
-		return dst, refuse(protocol.ConnectionLimit, "service %s: every ready pod%s holds maxConn=%d connections",
+		return dst, Refuse(protocol.ConnectionLimit, "service %s: every ready pod%s holds maxConn=%d connections",
 			d.ID, b.trafficNote(), d.MaxConn)
 	}
 	return dst, nil

@@ -28,11 +28,17 @@ func CodeOf(err error) Code {
 	if errors.As(err, &e) {
 		return e.Code
 	}
-	var to interface{ Timeout() bool }
-	if errors.As(err, &to) && to.Timeout() {
+	if isTimeout(err) {
 		return Timeout
 	}
 	return GeneralFailure
+}
+
+// isTimeout reports a deadline anywhere in err's chain (os.IsTimeout looks only at the
+// top, and these errors arrive wrapped).
+func isTimeout(err error) bool {
+	var to interface{ Timeout() bool }
+	return errors.As(err, &to) && to.Timeout()
 }
 
 // AppendRequest appends the request for id to b: version, length, ID.
@@ -88,8 +94,7 @@ func ReadRequest(r io.Reader) (ServiceID, error) {
 // readCode is the reply to a request that could not be read whole: Timeout when the
 // deadline passed, else Malformed (the length promised more than was sent).
 func readCode(err error) Code {
-	var to interface{ Timeout() bool }
-	if errors.As(err, &to) && to.Timeout() {
+	if isTimeout(err) {
 		return Timeout
 	}
 	return Malformed
