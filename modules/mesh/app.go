@@ -46,6 +46,7 @@ type App struct {
 	AgentsRaw caddy.ModuleMap `json:"agents,omitempty" caddy:"namespace=mesh.agents"`
 
 	node     string
+	sources  map[string]Source // by name, for status writing
 	identity Identity
 	agents   map[string]Agent
 
@@ -81,6 +82,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("loading mesh sources: %w", err)
 	}
+	a.sources = make(map[string]Source, len(names))
 	for _, name := range names {
 		src, ok := mods.(map[string]any)[name].(Source)
 		if !ok {
@@ -89,6 +91,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 		if err := src.Publish(&Publisher{source: name, reg: a.registry}); err != nil {
 			return fmt.Errorf("publishing collections of mesh source %q: %w", name, err)
 		}
+		a.sources[name] = src
 	}
 
 	if a.stopMerged, err = a.registry.buildMerged(); err != nil {

@@ -26,6 +26,10 @@ const (
 	HTTPRoutes      = "httproutes"      // *gatewayv1.HTTPRoute
 	TLSRoutes       = "tlsroutes"       // *gatewayv1.TLSRoute
 	ReferenceGrants = "referencegrants" // *gatewayv1.ReferenceGrant
+	// TLSSecrets are Kubernetes Secrets of type kubernetes.io/tls only: the certificates
+	// Gateway listeners refer to. (Other Secrets are never read; "secrets" is xDS's kind.)
+	TLSSecrets  = "tlssecrets"  // *corev1.Secret
+	HTTPFilters = "httpfilters" // *gatewayv1alpha1.HTTPFilter (apis/gateway/v1alpha1): Caddy handlers for ExtensionRef
 
 	// xDS kinds, produced by the xDS source; items are go-control-plane protos.
 	Listeners              = "listeners"
