@@ -37,6 +37,7 @@ import (
 	_ "github.com/caddymesh/caddymesh/modules/identity"
 	_ "github.com/caddymesh/caddymesh/modules/kube"
 	_ "github.com/caddymesh/caddymesh/modules/mesh"
+	_ "github.com/caddymesh/caddymesh/modules/httproute"
 	_ "github.com/caddymesh/caddymesh/modules/meshless"
 	_ "github.com/caddymesh/caddymesh/modules/xds/source"
 )

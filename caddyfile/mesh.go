@@ -13,6 +13,10 @@
 //			meshless {
 //				...
 //			}
+//			gateway {
+//				class <names...>
+//				...
+//			}
 //		}
 //	}
 //
@@ -80,8 +84,8 @@ func parseMesh(d *cf.Dispenser, existing any) (any, error) {
 			if err := parseIdentity(d, app); err != nil {
 				return nil, err
 			}
-		case "meshless":
-			if err := parseAgent(d, app, "meshless"); err != nil {
+		case "meshless", "gateway":
+			if err := parseAgent(d, app, d.Val()); err != nil {
 				return nil, err
 			}
 		default:

@@ -1,11 +1,13 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -13,7 +15,8 @@ import (
 )
 
 // meshModules are the module IDs the bundle must register.
-var meshModules = []string{"mesh", "mesh.sources.file", "mesh.sources.xds", "admin.api.mesh", "layer4"}
+var meshModules = []string{"mesh", "mesh.sources.file", "mesh.sources.xds", "admin.api.mesh", "layer4",
+	"mesh.agents.gateway", "http.handlers.mesh_router", "http.reverse_proxy.upstreams.mesh", "admin.api.mesh_gateways"}
 
 // buildBinary builds the custom binary from this repository's main package.
 func buildBinary(t *testing.T) string {
@@ -85,9 +88,57 @@ func TestBinariesListMeshModules(t *testing.T) {
 // with its own Caddyfile, and reads the collections over the admin API.
 func TestQuickstartProcess(t *testing.T) {
 	in := newInstance(t)
-	runProcess(t, buildBinary(t), "../examples/quickstart", in)
+	manifests, env := quickstartPorts(t)
+	runProcess(t, buildBinary(t), "../examples/quickstart", in, append(env, "CADDYMESH_MANIFESTS="+manifests)...)
 	if msg := wantCounts(in.collections(), quickstartCounts); msg != "" {
 		t.Fatal(msg)
+	}
+}
+
+// quickstartPorts copies the quickstart's manifests with the Gateway's port moved to a
+// free one, and returns the environment that moves the backends' ports.
+func quickstartPorts(t *testing.T) (manifests string, env []string) {
+	t.Helper()
+	manifests = copyDir(t, "../examples/quickstart/manifests")
+	gw := filepath.Join(manifests, "gateway.yaml")
+	data, err := os.ReadFile(gw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(freePortOn(t, "127.0.0.1"))
+	if err := os.WriteFile(gw, bytes.ReplaceAll(data, []byte("port: 8000"), []byte("port: "+port)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return manifests, []string{"FRONTEND_PORT=" + strconv.Itoa(freePortOn(t, "127.0.0.1")), "CATALOG_PORT=" + strconv.Itoa(freePortOn(t, "127.0.0.2", "127.0.0.3"))}
+}
+
+// TestQuickstartExample runs the README's quickstart command, examples/quickstart/run.sh,
+// on free ports: curl through the Gateway reaches the right backends, a host without a
+// route gets 404, and an edit of the HTTPRoute serves within a second (the script fails
+// otherwise).
+func TestQuickstartExample(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "./examples/quickstart/run.sh")
+	cmd.Dir = ".."
+	home := t.TempDir()
+	cmd.Env = append(os.Environ(),
+		"GATEWAY_PORT="+strconv.Itoa(freePortOn(t, "127.0.0.1")),
+		"FRONTEND_PORT="+strconv.Itoa(freePortOn(t, "127.0.0.1")),
+		"CATALOG_PORT="+strconv.Itoa(freePortOn(t, "127.0.0.2", "127.0.0.3")),
+		"ADMIN_PORT="+strconv.Itoa(freePortOn(t, "127.0.0.1")),
+		"XDG_DATA_HOME="+home, "XDG_CONFIG_HOME="+home)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("run.sh: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"/               -> frontend", "/catalog/items  -> catalog at 127.0.0.", "HTTP 404",
+		`"type": "Accepted"`, "/products -> catalog at 127.0.0.", "/catalog -> frontend", "ms after the edit",
+	} {
+		if !bytes.Contains(out, []byte(want)) {
+			t.Errorf("run.sh output lacks %q:\n%s", want, out)
+		}
 	}
 }
 

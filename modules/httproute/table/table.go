@@ -197,7 +197,7 @@ type Backend struct {
 	// Gateway API requires, while the others still go through.
 	Invalid string `json:"invalid,omitempty"`
 	// RequestHeaders and ResponseHeaders apply only when this backend is picked.
-	RequestHeaders  *HeaderOps `json:"request_headers,omitempty"`
+	RequestHeaders *HeaderOps `json:"request_headers,omitempty"`
 	// ResponseHeaders apply to responses from this backend.
 	ResponseHeaders *HeaderOps `json:"response_headers,omitempty"`
 }
@@ -335,3 +335,8 @@ const (
 	LBRandom       LBPolicy = "random"      // Caddy random
 	LBHash         LBPolicy = "hash"        // Caddy header or ip_hash (RingHash, Maglev)
 )
+
+// IsEmpty reports whether the operations change nothing; nil is empty.
+func (ops *HeaderOps) IsEmpty() bool {
+	return ops == nil || (len(ops.Set) == 0 && len(ops.Add) == 0 && len(ops.Remove) == 0)
+}

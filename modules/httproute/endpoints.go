@@ -1,0 +1,224 @@
+package httproute
+
+import (
+	"net"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
+	discoveryv1 "k8s.io/api/discovery/v1"
+
+	"github.com/caddymesh/caddymesh/modules/collection"
+	"github.com/caddymesh/caddymesh/modules/mesh/model"
+	"github.com/caddymesh/caddymesh/modules/xds/resource"
+)
+
+// Endpoints is a lock-free snapshot of the ready endpoints of every Service port (from
+// EndpointSlices) and Envoy cluster (from ClusterLoadAssignments), kept current by
+// watching the collections. Each entry is rebuilt only when one of its own slices
+// changes, and the upstream lists it returns are shared and stable in order (sorted by
+// address), so a request allocates nothing to find its upstreams.
+type Endpoints struct {
+	services sync.Map // "ns/name" → *serviceEndpoints
+	clusters sync.Map // ClusterLoadAssignment name → []*reverseproxy.Upstream
+
+	synced  chan struct{}
+	pending atomic.Int32 // watches whose first batch has not arrived
+	cancels []func()
+}
+
+// serviceEndpoints is one Service's ready endpoints, by EndpointSlice port name.
+type serviceEndpoints struct {
+	byPort map[string][]*reverseproxy.Upstream
+}
+
+// NewEndpoints watches slices and, if not nil, assignments. Stop it when done.
+func NewEndpoints(slices collection.Collection[*discoveryv1.EndpointSlice], assignments collection.Collection[*resource.ClusterLoadAssignment]) *Endpoints {
+	e := &Endpoints{synced: make(chan struct{})}
+	n := 1
+	if assignments != nil {
+		n++
+	}
+	e.pending.Store(int32(n))
+	e.cancels = append(e.cancels, e.watchSlices(slices))
+	if assignments != nil {
+		e.cancels = append(e.cancels, e.watchAssignments(assignments))
+	}
+	return e
+}
+
+// Stop ends the watches.
+func (e *Endpoints) Stop() {
+	for _, c := range e.cancels {
+		c()
+	}
+}
+
+// Synced is closed once the first view of every input has been taken in.
+func (e *Endpoints) Synced() <-chan struct{} { return e.synced }
+
+func (e *Endpoints) markSynced() {
+	if e.pending.Add(-1) == 0 {
+		close(e.synced)
+	}
+}
+
+// Service returns the ready endpoints of a Service's port, by the port's name as the
+// EndpointSlices carry it ("" for an unnamed port).
+func (e *Endpoints) Service(namespace, name, portName string) []*reverseproxy.Upstream {
+	v, ok := e.services.Load(model.Key(namespace, name))
+	if !ok {
+		return nil
+	}
+	return v.(*serviceEndpoints).byPort[portName]
+}
+
+// Cluster returns the endpoints of an Envoy cluster's ClusterLoadAssignment.
+func (e *Endpoints) Cluster(name string) []*reverseproxy.Upstream {
+	v, ok := e.clusters.Load(name)
+	if !ok {
+		return nil
+	}
+	return v.([]*reverseproxy.Upstream)
+}
+
+// watchSlices follows EndpointSlices. The watch's goroutine alone touches bySvc, so it
+// needs no lock; readers see only the published, immutable serviceEndpoints.
+func (e *Endpoints) watchSlices(in collection.Collection[*discoveryv1.EndpointSlice]) func() {
+	bySvc := make(map[string]map[string]*discoveryv1.EndpointSlice)
+	first := true
+	return in.WatchBatch(func(events []collection.Event[*discoveryv1.EndpointSlice]) {
+		touched := make(map[string]struct{})
+		for _, ev := range events {
+			if ev.Old != nil {
+				if svc := sliceService(ev.Old); svc != "" {
+					delete(bySvc[svc], ev.Key)
+					touched[svc] = struct{}{}
+				}
+			}
+			if ev.Type != collection.Deleted {
+				if svc := sliceService(ev.New); svc != "" {
+					if bySvc[svc] == nil {
+						bySvc[svc] = make(map[string]*discoveryv1.EndpointSlice)
+					}
+					bySvc[svc][ev.Key] = ev.New
+					touched[svc] = struct{}{}
+				}
+			}
+		}
+		for svc := range touched {
+			if len(bySvc[svc]) == 0 {
+				delete(bySvc, svc)
+				e.services.Delete(svc)
+				continue
+			}
+			e.services.Store(svc, buildServiceEndpoints(bySvc[svc]))
+		}
+		if first {
+			first = false
+			e.markSynced()
+		}
+	})
+}
+
+// sliceService returns the "ns/name" of the Service a slice belongs to, or "".
+func sliceService(s *discoveryv1.EndpointSlice) string {
+	name := s.Labels[discoveryv1.LabelServiceName]
+	if name == "" {
+		return ""
+	}
+	return model.Key(s.Namespace, name)
+}
+
+// buildServiceEndpoints collects the ready addresses of a Service's slices by port name,
+// sorted and without duplicates (an endpoint may appear in two slices while it moves).
+func buildServiceEndpoints(slices map[string]*discoveryv1.EndpointSlice) *serviceEndpoints {
+	dials := make(map[string][]string)
+	for _, s := range slices {
+		if s.AddressType == discoveryv1.AddressTypeFQDN {
+			continue // not dialled by address; Services of type ExternalName are not proxied
+		}
+		for _, p := range s.Ports {
+			if p.Port == nil {
+				continue
+			}
+			name := ""
+			if p.Name != nil {
+				name = *p.Name
+			}
+			for _, ep := range s.Endpoints {
+				if len(ep.Addresses) == 0 || (ep.Conditions.Ready != nil && !*ep.Conditions.Ready) {
+					continue
+				}
+				dials[name] = append(dials[name], net.JoinHostPort(ep.Addresses[0], strconv.Itoa(int(*p.Port))))
+			}
+		}
+	}
+	out := &serviceEndpoints{byPort: make(map[string][]*reverseproxy.Upstream, len(dials))}
+	for name, ds := range dials {
+		out.byPort[name] = upstreamsOf(ds)
+	}
+	return out
+}
+
+// upstreamsOf turns dial addresses into upstreams, sorted and deduplicated.
+func upstreamsOf(dials []string) []*reverseproxy.Upstream {
+	slices.Sort(dials)
+	dials = slices.Compact(dials)
+	ups := make([]*reverseproxy.Upstream, len(dials))
+	for i, d := range dials {
+		ups[i] = &reverseproxy.Upstream{Dial: d}
+	}
+	return ups
+}
+
+// watchAssignments follows ClusterLoadAssignments.
+func (e *Endpoints) watchAssignments(in collection.Collection[*resource.ClusterLoadAssignment]) func() {
+	first := true
+	return in.WatchBatch(func(events []collection.Event[*resource.ClusterLoadAssignment]) {
+		for _, ev := range events {
+			if ev.Type == collection.Deleted {
+				e.clusters.Delete(ev.Key)
+				continue
+			}
+			e.clusters.Store(ev.Key, upstreamsOf(assignmentDials(ev.New)))
+		}
+		if first {
+			first = false
+			e.markSynced()
+		}
+	})
+}
+
+// assignmentDials returns the socket addresses of the highest priority that has usable
+// endpoints: Envoy's failover, without its overprovisioning arithmetic.
+func assignmentDials(cla *resource.ClusterLoadAssignment) []string {
+	best := uint32(0)
+	var dials []string
+	for _, l := range cla.Localities {
+		for _, ep := range l.Endpoints {
+			if ep.Address.Kind != resource.AddressSocket || !usable(ep.Health) {
+				continue
+			}
+			d := net.JoinHostPort(ep.Address.Host, strconv.Itoa(int(ep.Address.Port)))
+			switch {
+			case dials == nil || l.Priority < best:
+				best, dials = l.Priority, []string{d}
+			case l.Priority == best:
+				dials = append(dials, d)
+			}
+		}
+	}
+	return dials
+}
+
+// usable reports whether Envoy would send traffic to an endpoint of this health.
+func usable(h resource.HealthStatus) bool {
+	switch h {
+	case resource.HealthUnhealthy, resource.HealthDraining, resource.HealthTimeout:
+		return false
+	}
+	return true
+}
