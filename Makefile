@@ -22,6 +22,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzMeshOption -fuzztime=$(FUZZTIME) ./caddyfile
 	$(GO) test -run='^$$' -fuzz=FuzzParseResourceName -fuzztime=$(FUZZTIME) ./modules/xds
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./modules/xds/resource
+	$(GO) test -run='^$$' -fuzz=FuzzTranslate -fuzztime=$(FUZZTIME) ./modules/httproute/envoyroute
 	$(GO) test -run='^$$' -fuzz=FuzzReadRequest -fuzztime=$(FUZZTIME) ./modules/meshless/protocol
 	$(GO) test -run='^$$' -fuzz=FuzzParseID -fuzztime=$(FUZZTIME) ./modules/identity
 
@@ -47,28 +48,39 @@ xcaddy:
 	./xcaddy/build.sh bin/caddymesh-xcaddy
 
 # Generated code and CRDs, from the markers in modules/mesh/apis: the deepcopy functions,
-# the Meshlet CRD, and the same CRD in Meshless's original API group. controller-gen comes
-# through the module proxy (go run …@version), so these are not part of `make test`.
+# the Meshlet CRD, the same CRD in Meshless's original API group, and the HTTPFilter CRD
+# (gateway.caddymesh.io). controller-gen comes through the module proxy (go run …@version),
+# so these are not part of `make test`.
 CONTROLLER_GEN ?= $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0
 CRD_DIR        ?= examples/kubernetes/crds
+API_PKGS       := meshless/v1 gateway/v1alpha1
 MESHLET_CRD    := meshless.caddymesh.io_meshlets.yaml
 COMPAT_CRD     := ext.burningxflame.github.com_meshlets.yaml
+HTTPFILTER_CRD := gateway.caddymesh.io_httpfilters.yaml
 
+# The go:generate lines of every API package (each package's doc.go), then the CRDs.
 generate:
 	$(GO) generate ./modules/mesh/apis/...
 	$(MAKE) --no-print-directory crds
 
-# The CRDs into $(CRD_DIR). The compat CRD differs from the canonical one only in its API
-# group: in metadata.name and spec.group.
+# The CRDs into $(CRD_DIR), one file per resource. The compat CRD differs from the
+# canonical Meshlet one only in its API group: in metadata.name and spec.group.
 crds:
 	$(CONTROLLER_GEN) crd paths=./modules/mesh/apis/meshless/v1/... output:crd:dir=$(CRD_DIR)
+	$(CONTROLLER_GEN) crd paths=./modules/mesh/apis/gateway/v1alpha1/... output:crd:dir=$(CRD_DIR)
 	sed -e 's/^  name: meshlets\.meshless\.caddymesh\.io$$/  name: meshlets.ext.burningxflame.github.com/' \
 	    -e 's/^  group: meshless\.caddymesh\.io$$/  group: ext.burningxflame.github.com/' \
 	    $(CRD_DIR)/$(MESHLET_CRD) > $(CRD_DIR)/$(COMPAT_CRD)
+	@test -f $(CRD_DIR)/$(HTTPFILTER_CRD) || { echo "$(HTTPFILTER_CRD) was not generated"; exit 1; }
 
-# Fails when the committed CRDs differ from what the markers generate.
+# Fails when the committed CRDs or deepcopy functions differ from what the markers
+# generate. Both are generated into a temporary folder, so the tree is left as it is.
 check-generate:
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	$(MAKE) --no-print-directory crds CRD_DIR="$$tmp" >/dev/null && \
-	diff -ru examples/kubernetes/crds "$$tmp" && \
-	echo "CRDs up to date"
+	$(MAKE) --no-print-directory crds CRD_DIR="$$tmp/crds" >/dev/null && \
+	diff -ru examples/kubernetes/crds "$$tmp/crds" && \
+	for pkg in $(API_PKGS); do \
+		$(CONTROLLER_GEN) object paths=./modules/mesh/apis/$$pkg output:object:dir="$$tmp/$$pkg" && \
+		diff -u modules/mesh/apis/$$pkg/zz_generated.deepcopy.go "$$tmp/$$pkg/zz_generated.deepcopy.go" || exit 1; \
+	done && \
+	echo "CRDs and deepcopy functions up to date"

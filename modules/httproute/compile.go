@@ -9,7 +9,6 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 	"go.uber.org/zap"
 
 	"github.com/caddymesh/caddymesh/modules/httproute/table"
@@ -28,6 +27,7 @@ func newCompiler(ctx caddy.Context, endpoints *Endpoints, logger *zap.Logger) *c
 	return &compiler{ctx: ctx, logger: logger, proxies: newProxies(ctx, endpoints), mirrors: newMirrorClient(ctx)}
 }
 
+// close releases every proxy and the mirrors' connections. It may be called more than once.
 func (c *compiler) close() {
 	c.proxies.closeAll()
 	c.mirrors.close()
@@ -202,8 +202,8 @@ func (b *build) proxy(cluster string, f *table.Forward) (caddyhttp.Handler, erro
 	}), nil
 }
 
-// upstreams acquires a cluster's upstream source (for mirrors).
-func (b *build) upstreams(cluster string) (reverseproxy.UpstreamSource, error) {
+// upstreams acquires a cluster's addresses (for mirrors).
+func (b *build) upstreams(cluster string) (interface{ dials() []string }, error) {
 	def, ok := b.t.Clusters[cluster]
 	if !ok || def == nil {
 		return nil, fmt.Errorf("cluster %q is not in the table", cluster)
@@ -214,7 +214,7 @@ func (b *build) upstreams(cluster string) (reverseproxy.UpstreamSource, error) {
 		return nil, err
 	}
 	b.keys = append(b.keys, k)
-	return e.ups, nil
+	return e.ups.(interface{ dials() []string }), nil
 }
 
 // notFound ends a chain that found nothing to do.

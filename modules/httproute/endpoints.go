@@ -18,11 +18,11 @@ import (
 // Endpoints is a lock-free snapshot of the ready endpoints of every Service port (from
 // EndpointSlices) and Envoy cluster (from ClusterLoadAssignments), kept current by
 // watching the collections. Each entry is rebuilt only when one of its own slices
-// changes, and the upstream lists it returns are shared and stable in order (sorted by
-// address), so a request allocates nothing to find its upstreams.
+// changes; the address lists are shared, immutable and sorted, so the upstreams built
+// from them come in a stable order.
 type Endpoints struct {
 	services sync.Map // "ns/name" → *serviceEndpoints
-	clusters sync.Map // ClusterLoadAssignment name → []*reverseproxy.Upstream
+	clusters sync.Map // ClusterLoadAssignment name → []string
 
 	synced  chan struct{}
 	pending atomic.Int32 // watches whose first batch has not arrived
@@ -31,7 +31,7 @@ type Endpoints struct {
 
 // serviceEndpoints is one Service's ready endpoints, by EndpointSlice port name.
 type serviceEndpoints struct {
-	byPort map[string][]*reverseproxy.Upstream
+	byPort map[string][]string
 }
 
 // NewEndpoints watches slices and, if not nil, assignments. Stop it when done.
@@ -65,9 +65,10 @@ func (e *Endpoints) markSynced() {
 	}
 }
 
-// Service returns the ready endpoints of a Service's port, by the port's name as the
-// EndpointSlices carry it ("" for an unnamed port).
-func (e *Endpoints) Service(namespace, name, portName string) []*reverseproxy.Upstream {
+// Service returns the dial addresses of the ready endpoints of a Service's port, by the
+// port's name as the EndpointSlices carry it ("" for an unnamed port). The slice is
+// shared: do not modify it.
+func (e *Endpoints) Service(namespace, name, portName string) []string {
 	v, ok := e.services.Load(model.Key(namespace, name))
 	if !ok {
 		return nil
@@ -75,13 +76,25 @@ func (e *Endpoints) Service(namespace, name, portName string) []*reverseproxy.Up
 	return v.(*serviceEndpoints).byPort[portName]
 }
 
-// Cluster returns the endpoints of an Envoy cluster's ClusterLoadAssignment.
-func (e *Endpoints) Cluster(name string) []*reverseproxy.Upstream {
+// Cluster returns the dial addresses of an Envoy cluster's ClusterLoadAssignment. The
+// slice is shared: do not modify it.
+func (e *Endpoints) Cluster(name string) []string {
 	v, ok := e.clusters.Load(name)
 	if !ok {
 		return nil
 	}
-	return v.([]*reverseproxy.Upstream)
+	return v.([]string)
+}
+
+// upstreamsOf returns new upstreams for the addresses: reverse_proxy fills in each
+// upstream's host state per request, so upstreams cannot be shared between requests (as
+// Caddy's own dynamic upstream sources do not share them either).
+func upstreamsOf(dials []string) []*reverseproxy.Upstream {
+	ups := make([]*reverseproxy.Upstream, len(dials))
+	for i, d := range dials {
+		ups[i] = &reverseproxy.Upstream{Dial: d}
+	}
+	return ups
 }
 
 // watchSlices follows EndpointSlices. The watch's goroutine alone touches bySvc, so it
@@ -156,22 +169,17 @@ func buildServiceEndpoints(slices map[string]*discoveryv1.EndpointSlice) *servic
 			}
 		}
 	}
-	out := &serviceEndpoints{byPort: make(map[string][]*reverseproxy.Upstream, len(dials))}
+	out := &serviceEndpoints{byPort: make(map[string][]string, len(dials))}
 	for name, ds := range dials {
-		out.byPort[name] = upstreamsOf(ds)
+		out.byPort[name] = sortedUnique(ds)
 	}
 	return out
 }
 
-// upstreamsOf turns dial addresses into upstreams, sorted and deduplicated.
-func upstreamsOf(dials []string) []*reverseproxy.Upstream {
+// sortedUnique sorts the addresses and drops duplicates.
+func sortedUnique(dials []string) []string {
 	slices.Sort(dials)
-	dials = slices.Compact(dials)
-	ups := make([]*reverseproxy.Upstream, len(dials))
-	for i, d := range dials {
-		ups[i] = &reverseproxy.Upstream{Dial: d}
-	}
-	return ups
+	return slices.Compact(dials)
 }
 
 // watchAssignments follows ClusterLoadAssignments.
@@ -183,7 +191,7 @@ func (e *Endpoints) watchAssignments(in collection.Collection[*resource.ClusterL
 				e.clusters.Delete(ev.Key)
 				continue
 			}
-			e.clusters.Store(ev.Key, upstreamsOf(assignmentDials(ev.New)))
+			e.clusters.Store(ev.Key, sortedUnique(assignmentDials(ev.New)))
 		}
 		if first {
 			first = false

@@ -15,7 +15,6 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/headers"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 
 	"github.com/caddymesh/caddymesh/modules/httproute/table"
 )
@@ -82,7 +81,7 @@ func literal(s string) string {
 // copies rather than slowing the real traffic or piling up goroutines.
 type mirror struct {
 	fraction *table.Fraction
-	ups      reverseproxy.UpstreamSource
+	ups      interface{ dials() []string }
 	next     atomic.Uint32
 	client   *mirrorClient
 }
@@ -95,11 +94,11 @@ func (m *mirror) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhtt
 	if f := m.fraction; f != nil && f.Denominator > 0 && rand.Uint32N(f.Denominator) >= f.Numerator {
 		return next.ServeHTTP(w, r)
 	}
-	ups, _ := m.ups.GetUpstreams(r)
-	if len(ups) == 0 {
+	dials := m.ups.dials()
+	if len(dials) == 0 {
 		return next.ServeHTTP(w, r)
 	}
-	dial := ups[int(m.next.Add(1))%len(ups)].Dial
+	dial := dials[int(m.next.Add(1))%len(dials)]
 	var body []byte
 	if r.Body != nil && r.Body != http.NoBody {
 		if r.ContentLength < 0 || r.ContentLength > mirrorBodyLimit {

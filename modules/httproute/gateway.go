@@ -1,6 +1,7 @@
 package httproute
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"slices"
@@ -86,6 +87,16 @@ func (g *GatewayAgent) Provision(ctx caddy.Context) error {
 	if g.Source == "" {
 		g.Source = model.MergedSource
 	}
+	return provisionEvents(ctx)
+}
+
+// provisionEvents loads the config's events app now: reverse_proxy handlers, which the
+// router provisions later in the background, look it up, and the first lookup of an app
+// writes to the config's app map, which must not happen while Caddy starts the apps.
+func provisionEvents(ctx caddy.Context) error {
+	if _, err := ctx.App("events"); err != nil {
+		return fmt.Errorf("loading the events app: %w", err)
+	}
 	return nil
 }
 
@@ -100,7 +111,17 @@ func (g *GatewayAgent) Validate() error {
 	return nil
 }
 
-// Start runs the controller on the app's collections.
+// runs pools the agents' running state by config, across config reloads.
+var runs = caddy.NewUsagePool()
+
+// poolKey identifies the settings a run is made for.
+func (g *GatewayAgent) poolKey() string {
+	b, _ := json.Marshal(g) // exported settings only: plain data
+	return "gateway:" + string(b)
+}
+
+// Start attaches the app's collections to the pooled run: the first config of these
+// settings starts it; a reload hands it over without closing a listener.
 func (g *GatewayAgent) Start(app *mesh.App) error {
 	reg := app.Registry()
 	inputs, err := lookupGatewayInputs(reg, g.Source)
@@ -115,26 +136,44 @@ func (g *GatewayAgent) Start(app *mesh.App) error {
 	if c, err := mesh.Get[*resource.ClusterLoadAssignment](reg, model.CollectionName(g.Source, model.ClusterLoadAssignments)); err == nil {
 		clas = c
 	}
-	run := newGatewayRun(g, app, inputs, NewEndpoints(slices, clas))
+	v, _, err := runs.LoadOrNew(g.poolKey(), func() (caddy.Destructor, error) { return newGatewayRun(g), nil })
+	if err != nil {
+		return err
+	}
+	run := v.(*gatewayRun)
 	g.mu.Lock()
 	g.running = run
 	g.mu.Unlock()
-	runningGateways.Store(g, run)
-	run.start()
+	runningGateways.Store(run, struct{}{})
+	run.attach(g, app, inputs, NewEndpoints(slices, clas))
 	return nil
 }
 
-// Stop closes the listeners and stops the controller.
+// Stop detaches this config from the run, unless a newer config has attached already.
 func (g *GatewayAgent) Stop() error {
+	g.mu.Lock()
+	run := g.running
+	g.mu.Unlock()
+	if run != nil {
+		run.detach(g)
+	}
+	return nil
+}
+
+// Cleanup lets go of the run; the last config to do so closes its listeners.
+func (g *GatewayAgent) Cleanup() error {
 	g.mu.Lock()
 	run := g.running
 	g.running = nil
 	g.mu.Unlock()
-	if run != nil {
-		runningGateways.Delete(g)
-		run.stop()
+	if run == nil {
+		return nil
 	}
-	return nil
+	deleted, err := runs.Delete(g.poolKey())
+	if deleted {
+		runningGateways.Delete(run)
+	}
+	return err
 }
 
 // translationInput is the fixed part of every translation's input.
@@ -168,7 +207,7 @@ func (g *GatewayAgent) addressesOf(namespace, name string) []gatewayv1.GatewaySt
 }
 
 // runningGateways are the started agents, for the admin endpoint.
-var runningGateways sync.Map // *GatewayAgent → *gatewayRun
+var runningGateways sync.Map // *gatewayRun → struct{}
 
 // ListenerInfo is one open Gateway listener, as GET /mesh/gateways shows it.
 type ListenerInfo struct {
@@ -182,8 +221,8 @@ type ListenerInfo struct {
 // listeners returns every running agent's open listeners, sorted.
 func listeners() []ListenerInfo {
 	var out []ListenerInfo
-	runningGateways.Range(func(_, v any) bool {
-		out = append(out, v.(*gatewayRun).listenerInfos()...)
+	runningGateways.Range(func(k, _ any) bool {
+		out = append(out, k.(*gatewayRun).listenerInfos()...)
 		return true
 	})
 	slices.SortFunc(out, func(a, b ListenerInfo) int {
@@ -200,7 +239,8 @@ const statusTimeout = 10 * time.Second
 
 // Interface guards
 var (
-	_ caddy.Provisioner = (*GatewayAgent)(nil)
-	_ caddy.Validator   = (*GatewayAgent)(nil)
-	_ mesh.Agent        = (*GatewayAgent)(nil)
+	_ caddy.Provisioner  = (*GatewayAgent)(nil)
+	_ caddy.Validator    = (*GatewayAgent)(nil)
+	_ caddy.CleanerUpper = (*GatewayAgent)(nil)
+	_ mesh.Agent         = (*GatewayAgent)(nil)
 )

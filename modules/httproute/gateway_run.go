@@ -22,28 +22,38 @@ import (
 	"github.com/caddymesh/caddymesh/modules/mesh"
 )
 
-// gatewayRun is one started GatewayAgent: the translation loop, the ports it serves and the
-// status it reports.
+// gatewayRun is a GatewayAgent's running state: the ports it serves, their listeners and
+// the status it reports. It is pooled by the agent's config, so that a config reload that
+// leaves the agent's settings alone keeps the listeners open and the connections on them:
+// the new config's agent attaches its collections to the same run.
 type gatewayRun struct {
-	agent     *GatewayAgent
-	app       *mesh.App
-	inputs    *gatewayInputs
-	endpoints *Endpoints
-	compiler  *compiler
-	logger    *zap.Logger
-	status    *statusReporter
-
-	dirty  chan struct{}
+	agent  *GatewayAgent // the settings; any agent of the same config would do
+	logger *zap.Logger
+	status *statusReporter
 	ctx    context.Context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
 
 	specs   *collection.Static[portSpec] // the listeners wanted, for RunForEach
 	forEach *collection.ForEach[portSpec]
-	unwatch func()
 
-	mu     sync.Mutex // guards states
-	states map[string]*portState
+	mu       sync.Mutex // guards the fields below
+	states   map[string]*portState
+	attached *attachment
+}
+
+// attachment is one config's side of a run: its collections, its endpoint snapshot, the
+// compiler that provisions handlers in its Caddy context, and the translation loop.
+type attachment struct {
+	owner     *GatewayAgent
+	app       *mesh.App
+	previous  *compiler // the superseded attachment's, closed after the first apply
+	inputs    *gatewayInputs
+	endpoints *Endpoints
+	compiler  *compiler
+	dirty     chan struct{}
+	cancel    context.CancelFunc
+	unwatch   func()
+	wg        sync.WaitGroup
 }
 
 // portSpec is one listener to keep open: what RunForEach starts and stops. It is a value,
@@ -63,87 +73,170 @@ type portState struct {
 	certs  atomicCerts
 	logger *zap.Logger
 
-	mu    sync.Mutex // guards the fields below
-	table *table.Table
-	bound string
+	mu       sync.Mutex // guards the fields below
+	table    *table.Table
+	compiler *compiler // the one that compiled what is served
+	bound    string
 }
 
-func newGatewayRun(g *GatewayAgent, app *mesh.App, inputs *gatewayInputs, endpoints *Endpoints) *gatewayRun {
+// forget makes the next update compile, even if the table is unchanged.
+func (st *portState) forget() {
+	st.mu.Lock()
+	st.table = nil
+	st.mu.Unlock()
+}
+
+// swapOut stops serving the port's table and returns the compiler that built it.
+func (st *portState) swapOut() *compiler {
+	st.router.swap(nil)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	c := st.compiler
+	st.table, st.compiler = nil, nil
+	return c
+}
+
+func newGatewayRun(g *GatewayAgent) *gatewayRun {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &gatewayRun{
-		agent: g, app: app, inputs: inputs, endpoints: endpoints, logger: g.logger,
-		compiler: newCompiler(g.ctx, endpoints, g.logger),
-		dirty:    make(chan struct{}, 1), ctx: ctx, cancel: cancel,
+		agent: g, logger: g.logger, ctx: ctx, cancel: cancel,
 		specs:  collection.NewStatic[portSpec](collection.WithName("gateway/ports"), collection.WithKey(func(p portSpec) string { return p.Key })),
 		states: make(map[string]*portState),
 	}
-	r.status = newStatusReporter(ctx, app, gatewayv1.GatewayController(g.ControllerName), g.logger)
-	return r
-}
-
-func (r *gatewayRun) start() {
+	r.status = newStatusReporter(ctx, gatewayv1.GatewayController(g.ControllerName), g.logger)
 	r.forEach = collection.RunForEach(r.specs, r.openPort, collection.OnStartError[portSpec](func(key string, err error) {
 		r.logger.Error("opening gateway listener", zap.String("listener", key), zap.Error(err))
 	}))
-	r.unwatch = r.inputs.watch(r.markDirty)
-	r.wg.Add(1)
-	go r.loop()
 	r.status.start()
+	return r
 }
 
-func (r *gatewayRun) stop() {
-	r.unwatch()
+// attach makes g's config the one the run follows: its collections are watched, and every
+// port's table is compiled again in its Caddy context (the listeners stay open). The
+// previous config's attachment, if any, is stopped once the new one has taken over.
+func (r *gatewayRun) attach(g *GatewayAgent, app *mesh.App, inputs *gatewayInputs, endpoints *Endpoints) {
+	ctx, cancel := context.WithCancel(r.ctx)
+	a := &attachment{owner: g, app: app, inputs: inputs, endpoints: endpoints,
+		compiler: newCompiler(g.ctx, endpoints, g.logger), dirty: make(chan struct{}, 1), cancel: cancel}
+	r.mu.Lock()
+	prev := r.attached
+	r.attached = a
+	if prev != nil {
+		a.previous = prev.compiler
+	}
+	for _, st := range r.states {
+		st.forget() // compile anew, with this config's handlers
+	}
+	r.mu.Unlock()
+	r.status.setApp(app)
+	a.unwatch = inputs.watch(a.markDirty)
+	a.markDirty()
+	a.wg.Add(1)
+	go r.loop(ctx, a)
+	if prev != nil {
+		prev.stop()
+	}
+}
+
+// detach stops g's attachment if it is still the current one: a reload has attached the
+// new config before the old one stops, and then there is nothing to do.
+func (r *gatewayRun) detach(g *GatewayAgent) {
+	r.mu.Lock()
+	a := r.attached
+	if a == nil || a.owner != g {
+		r.mu.Unlock()
+		return
+	}
+	r.attached = nil
+	r.mu.Unlock()
+	a.stop()
+}
+
+func (a *attachment) stop() {
+	a.unwatch()
+	a.cancel()
+	a.wg.Wait()
+	// The tables compiled by this attachment stay served until the next attachment's
+	// compile replaces them; their handlers are released by that swap.
+	a.endpoints.Stop()
+}
+
+// Destruct closes the listeners and stops reporting: the last config using the run is gone.
+func (r *gatewayRun) Destruct() error {
+	r.mu.Lock()
+	a := r.attached
+	r.attached = nil
+	r.mu.Unlock()
+	if a != nil {
+		a.stop()
+	}
 	r.cancel()
-	r.wg.Wait()
 	r.status.stop()
 	r.forEach.Stop()
 	r.mu.Lock()
+	compilers := map[*compiler]bool{}
 	for _, st := range r.states {
-		st.router.swap(nil)
+		if c := st.swapOut(); c != nil {
+			compilers[c] = true
+		}
 	}
 	r.states = map[string]*portState{}
 	r.mu.Unlock()
-	r.compiler.close()
-	r.endpoints.Stop()
+	if a != nil {
+		compilers[a.compiler] = true
+		if a.previous != nil {
+			compilers[a.previous] = true
+		}
+	}
+	for c := range compilers {
+		c.close()
+	}
+	return nil
 }
 
-func (r *gatewayRun) markDirty() {
+func (a *attachment) markDirty() {
 	select {
-	case r.dirty <- struct{}{}:
+	case a.dirty <- struct{}{}:
 	default: // a translation is already due; it will see this change too
 	}
 }
 
 // loop translates whenever an input changes. Changes that arrive during a translation
 // coalesce into one more.
-func (r *gatewayRun) loop() {
-	defer r.wg.Done()
-	if err := collection.WaitSynced(r.ctx, r.inputs.all()...); err != nil {
+func (r *gatewayRun) loop(ctx context.Context, a *attachment) {
+	defer a.wg.Done()
+	if err := collection.WaitSynced(ctx, a.inputs.all()...); err != nil {
 		return
 	}
 	for {
 		select {
-		case <-r.ctx.Done():
+		case <-ctx.Done():
 			return
-		case <-r.dirty:
+		case <-a.dirty:
 		}
 		start := time.Now()
-		res := gatewayapi.Translate(r.inputs.snapshot(r.agent.translationInput()))
-		r.apply(res)
+		res := gatewayapi.Translate(a.inputs.snapshot(r.agent.translationInput()))
+		r.apply(a, res)
+		if a.previous != nil {
+			// Every port now serves a table of this attachment's compiler; the old one's
+			// proxies were released by the swaps.
+			a.previous.close()
+			a.previous = nil
+		}
 		r.logger.Debug("gateway translated", zap.Int("gateways", len(res.Gateways)), zap.Duration("took", time.Since(start)))
 	}
 }
 
 // apply serves a translation: new tables are compiled and swapped in port by port, then
 // the listeners wanted are handed to RunForEach, then the statuses to the reporter.
-func (r *gatewayRun) apply(res *gatewayapi.Result) {
+func (r *gatewayRun) apply(a *attachment, res *gatewayapi.Result) {
 	var specs []portSpec
 	keep := make(map[string]bool)
 	for _, gw := range res.Gateways {
 		for _, p := range gw.Ports {
 			spec := portSpec{Key: gw.Key() + ":" + strconv.Itoa(int(p.Port)), Gateway: gw.Key(), Port: p.Port, Protocol: p.Protocol, Bind: r.bindAddress(p.Port)}
 			st := r.state(spec)
-			st.update(r.compiler, p)
+			st.update(a.compiler, p)
 			specs = append(specs, spec)
 			keep[spec.Key] = true
 		}
@@ -152,7 +245,7 @@ func (r *gatewayRun) apply(res *gatewayapi.Result) {
 	r.mu.Lock()
 	for k, st := range r.states {
 		if !keep[k] {
-			st.router.swap(nil)
+			st.swapOut()
 			delete(r.states, k)
 		}
 	}
@@ -174,7 +267,7 @@ func (r *gatewayRun) state(spec portSpec) *portState {
 	st, ok := r.states[spec.Key]
 	if !ok || st.spec != spec {
 		if ok {
-			st.router.swap(nil)
+			st.swapOut()
 		}
 		st = &portState{spec: spec, logger: r.logger.With(zap.String("listener", spec.Key))}
 		r.states[spec.Key] = st
@@ -199,6 +292,9 @@ func (st *portState) update(c *compiler, p *gatewayapi.Port) {
 		st.logger.Error("route table", zap.Error(err))
 	}
 	st.router.swap(compiled)
+	st.mu.Lock()
+	st.compiler = c
+	st.mu.Unlock()
 }
 
 // openPort is RunForEach's start: listen, and serve the port's state.

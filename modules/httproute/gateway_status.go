@@ -19,7 +19,6 @@ import (
 // and retrying failed writes. Only the newest status of an object is kept while a write is
 // pending, so a burst of changes costs one write per object.
 type statusReporter struct {
-	app        *mesh.App
 	controller gatewayv1.GatewayController
 	logger     *zap.Logger
 	ctx        context.Context
@@ -27,14 +26,22 @@ type statusReporter struct {
 	wg         sync.WaitGroup
 
 	mu      sync.Mutex                             // guards the fields below
+	app     *mesh.App                              // the attached config's, whose sources write
 	pending map[string]mesh.Status                 // by kind/key
 	written map[string]string                      // by kind/key: the fingerprint last written
 	routes  map[string]gatewayv1.GatewayController // routes we wrote parents on, for removal
 }
 
-func newStatusReporter(ctx context.Context, app *mesh.App, controller gatewayv1.GatewayController, logger *zap.Logger) *statusReporter {
-	return &statusReporter{app: app, controller: controller, logger: logger, ctx: ctx, kick: make(chan struct{}, 1),
+func newStatusReporter(ctx context.Context, controller gatewayv1.GatewayController, logger *zap.Logger) *statusReporter {
+	return &statusReporter{controller: controller, logger: logger, ctx: ctx, kick: make(chan struct{}, 1),
 		pending: map[string]mesh.Status{}, written: map[string]string{}, routes: map[string]gatewayv1.GatewayController{}}
+}
+
+// setApp writes through app's sources from now on.
+func (s *statusReporter) setApp(app *mesh.App) {
+	s.mu.Lock()
+	s.app = app
+	s.mu.Unlock()
 }
 
 func (s *statusReporter) start() {
@@ -156,10 +163,17 @@ func (s *statusReporter) flush() (failed bool) {
 			return failed
 		}
 		delete(s.pending, id)
+		app := s.app
 		s.mu.Unlock()
+		if app == nil {
+			s.mu.Lock()
+			s.pending[id] = st
+			s.mu.Unlock()
+			return true
+		}
 
 		ctx, cancel := context.WithTimeout(s.ctx, statusTimeout)
-		err := s.app.WriteStatus(ctx, st)
+		err := app.WriteStatus(ctx, st)
 		cancel()
 		s.mu.Lock()
 		if err != nil {

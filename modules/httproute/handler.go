@@ -88,6 +88,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.ControllerName == "" {
 		h.ControllerName = string(gatewayapi.ControllerName)
 	}
+	if err := provisionEvents(ctx); err != nil {
+		return err
+	}
 	app, err := mesh.FromContext(ctx)
 	if err != nil {
 		return err

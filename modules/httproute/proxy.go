@@ -142,11 +142,7 @@ func (p *proxies) provision(k proxyKey) (*proxyEntry, error) {
 		}
 		ups = &clusterUpstreams{endpoints: p.endpoints, eds: name}
 	case table.ClusterStatic:
-		st := &staticUpstreams{}
-		for _, a := range k.Def.Addresses {
-			st.list = append(st.list, &reverseproxy.Upstream{Dial: a})
-		}
-		ups = st
+		ups = &staticUpstreams{list: k.Def.Addresses}
 	default:
 		return nil, fmt.Errorf("cluster %q: unknown kind %q", k.Cluster, k.Def.Kind)
 	}

@@ -8,10 +8,13 @@ import (
 
 // staticUpstreams is a fixed list of addresses (an Envoy STATIC cluster).
 type staticUpstreams struct {
-	list []*reverseproxy.Upstream
+	list []string
 }
 
-// GetUpstreams returns the list.
+// GetUpstreams returns the list, as new upstreams.
 func (s *staticUpstreams) GetUpstreams(*http.Request) ([]*reverseproxy.Upstream, error) {
-	return s.list, nil
+	return upstreamsOf(s.list), nil
 }
+
+// dials returns the addresses.
+func (s *staticUpstreams) dials() []string { return s.list }

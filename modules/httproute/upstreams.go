@@ -90,16 +90,16 @@ func (u *Upstreams) Provision(ctx caddy.Context) error {
 	return nil
 }
 
-// GetUpstreams returns the current endpoints. The slice is shared: reverse_proxy reads it.
+// GetUpstreams returns the current endpoints.
 func (u *Upstreams) GetUpstreams(*http.Request) ([]*reverseproxy.Upstream, error) {
 	if u.Cluster != "" {
-		return u.endpoints.Cluster(u.Cluster), nil
+		return upstreamsOf(u.endpoints.Cluster(u.Cluster)), nil
 	}
 	portName, err := servicePortName(u.services, u.ns, u.name, u.Port)
 	if err != nil {
 		return nil, err
 	}
-	return u.endpoints.Service(u.ns, u.name, portName), nil
+	return upstreamsOf(u.endpoints.Service(u.ns, u.name, portName)), nil
 }
 
 // servicePortName maps a Service's port number to the name its EndpointSlices use.
@@ -135,10 +135,15 @@ type clusterUpstreams struct {
 
 // GetUpstreams returns the cluster's current endpoints.
 func (c *clusterUpstreams) GetUpstreams(*http.Request) ([]*reverseproxy.Upstream, error) {
+	return upstreamsOf(c.dials()), nil
+}
+
+// dials returns the cluster's current addresses, shared.
+func (c *clusterUpstreams) dials() []string {
 	if c.eds != "" {
-		return c.endpoints.Cluster(c.eds), nil
+		return c.endpoints.Cluster(c.eds)
 	}
-	return c.endpoints.Service(c.ns, c.name, c.portName), nil
+	return c.endpoints.Service(c.ns, c.name, c.portName)
 }
 
 // Interface guards

@@ -1,0 +1,203 @@
+package integration
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httptrace"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// gatewayManifests is a Gateway with one HTTP listener and a route to one backend.
+func gatewayManifests(t *testing.T, dir, backendAddr, path string) {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(backendAddr)
+	yaml := fmt.Sprintf(`apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: caddymesh}
+spec: {controllerName: caddymesh.io/gateway}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: default}
+spec:
+  gatewayClassName: caddymesh
+  listeners: [{name: http, protocol: HTTP, port: 80}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: web, namespace: default}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+    - matches: [{path: {type: PathPrefix, value: %s}}]
+      backendRefs: [{name: web, port: 80}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec:
+  ports: [{name: http, port: 80, targetPort: %s}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: web-1
+  namespace: default
+  labels: {kubernetes.io/service-name: web}
+addressType: IPv4
+ports: [{name: http, port: %s}]
+endpoints: [{addresses: [%s], conditions: {ready: true}}]
+`, path, port, port, host)
+	if err := os.WriteFile(filepath.Join(dir, "gateway.yaml"), []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// gatewayListener waits for the gateway agent's listener of gw:port and returns where it is
+// bound.
+func gatewayListener(t *testing.T, in *instance, gw string, port int) string {
+	t.Helper()
+	var addr string
+	eventually(t, 20*time.Second, func() string {
+		code, body := in.get("/mesh/gateways")
+		if code != 200 {
+			return fmt.Sprintf("GET /mesh/gateways: %d %s", code, body)
+		}
+		var out struct {
+			Gateways []struct {
+				Gateway, Address string
+				Port             int
+			}
+		}
+		if err := json.Unmarshal(body, &out); err != nil {
+			return err.Error()
+		}
+		for _, g := range out.Gateways {
+			if g.Gateway == gw && g.Port == port {
+				addr = g.Address
+				return ""
+			}
+		}
+		return fmt.Sprintf("no listener for %s:%d in %s", gw, port, body)
+	})
+	return addr
+}
+
+// TestGatewayReloadKeepsTraffic runs the gateway agent in Caddy, sends requests on
+// keep-alive connections while the same config is loaded again and again, and checks that
+// no request failed, no client connection was replaced and the listener stayed where it
+// was; then that an edit of the route serves, without a reload.
+func TestGatewayReloadKeepsTraffic(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "backend %s", r.URL.Path)
+	}))
+	defer backend.Close()
+	dir := t.TempDir()
+	gatewayManifests(t, dir, strings.TrimPrefix(backend.URL, "http://"), "/v1")
+
+	in := newInstance(t)
+	apps := map[string]any{"mesh": map[string]any{
+		"sources": map[string]any{"file": map[string]any{"source": "file", "paths": []string{dir}}},
+		"agents":  map[string]any{"gateway": map[string]any{"listen_host": "127.0.0.1", "ephemeral_ports": true}},
+	}}
+	in.load(apps)
+	defer in.stop()
+	addr := gatewayListener(t, in, "default/gw", 80)
+
+	var fails, conns, calls atomic.Int64
+	var failMsg atomic.Value
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	const workers = 4
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}, Timeout: 5 * time.Second}
+			defer client.CloseIdleConnections()
+			trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) {
+				if !i.Reused {
+					conns.Add(1)
+				}
+			}}
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				req, _ := http.NewRequest("GET", "http://"+addr+"/v1/x", nil)
+				req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
+				resp, err := client.Do(req)
+				if err != nil {
+					fails.Add(1)
+					failMsg.Store(err.Error())
+					continue
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 || string(body) != "backend /v1/x" {
+					fails.Add(1)
+					failMsg.Store(fmt.Sprintf("%d %s", resp.StatusCode, body))
+				}
+				calls.Add(1)
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	for range 4 {
+		in.load(apps) // the same config: Caddy reloads it all the same
+		time.Sleep(300 * time.Millisecond)
+	}
+	if now := gatewayListener(t, in, "default/gw", 80); now != addr {
+		t.Errorf("the listener moved from %s to %s across reloads", addr, now)
+	}
+	close(stop)
+	wg.Wait()
+	t.Logf("%d calls across 4 reloads, %d connections", calls.Load(), conns.Load())
+	if fails.Load() != 0 {
+		t.Errorf("%d calls failed across reloads; the last: %v", fails.Load(), failMsg.Load())
+	}
+	if conns.Load() != workers {
+		t.Errorf("%d client connections for %d workers: reloads replaced connections", conns.Load(), workers)
+	}
+	if calls.Load() < 100 {
+		t.Errorf("only %d calls", calls.Load())
+	}
+
+	// An edit of the route serves within a second, with no reload.
+	gatewayManifests(t, dir, strings.TrimPrefix(backend.URL, "http://"), "/v2")
+	start := time.Now()
+	eventually(t, 5*time.Second, func() string {
+		resp, err := http.Get("http://" + addr + "/v2/y")
+		if err != nil {
+			return err.Error()
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Sprintf("/v2/y: %d", resp.StatusCode)
+		}
+		return ""
+	})
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("the edit took %s to serve", took)
+	}
+	resp, err := http.Get("http://" + addr + "/v1/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("/v1/x after the edit: %d, want 404", resp.StatusCode)
+	}
+}
