@@ -34,10 +34,10 @@ import (
 	// The mesh's Caddyfile support and modules.
 	_ "github.com/caddymesh/caddymesh/caddyfile"
 	_ "github.com/caddymesh/caddymesh/modules/file"
+	_ "github.com/caddymesh/caddymesh/modules/httproute"
 	_ "github.com/caddymesh/caddymesh/modules/identity"
 	_ "github.com/caddymesh/caddymesh/modules/kube"
 	_ "github.com/caddymesh/caddymesh/modules/mesh"
-	_ "github.com/caddymesh/caddymesh/modules/httproute"
 	_ "github.com/caddymesh/caddymesh/modules/meshless"
 	_ "github.com/caddymesh/caddymesh/modules/xds/source"
 )

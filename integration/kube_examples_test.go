@@ -27,6 +27,7 @@ import (
 
 	"github.com/caddymesh/caddymesh/integration/kubeharness"
 	"github.com/caddymesh/caddymesh/modules/kube"
+	gatewayv1alpha1 "github.com/caddymesh/caddymesh/modules/mesh/apis/gateway/v1alpha1"
 	meshlessv1 "github.com/caddymesh/caddymesh/modules/mesh/apis/meshless/v1"
 )
 
@@ -45,7 +46,7 @@ var exampleManifests = []struct {
 	kinds map[string]int
 }{
 	{"namespace.yaml", map[string]int{"Namespace": 2}},
-	{"rbac.yaml", map[string]int{"ServiceAccount": 2, "ClusterRole": 2, "ClusterRoleBinding": 2, "Role": 2, "RoleBinding": 2}},
+	{"rbac.yaml", map[string]int{"ServiceAccount": 2, "ClusterRole": 2, "ClusterRoleBinding": 2, "Role": 3, "RoleBinding": 3}},
 	{"node-agent.yaml", map[string]int{"ConfigMap": 1, "DaemonSet": 1}},
 	{"gateway.yaml", map[string]int{"ConfigMap": 1, "Deployment": 1, "Service": 1}},
 	{"demo.yaml", map[string]int{"Meshlet": 2, "Deployment": 3, "Service": 1, "GatewayClass": 1, "Gateway": 1, "HTTPRoute": 1}},
@@ -172,6 +173,9 @@ func TestKubernetesExamplesRBAC(t *testing.T) {
 	add(true, both, reads, meshlessv1.CompatGroupName, "meshlets", demoNS)
 	add(true, both, reads, "gateway.networking.k8s.io", "httproutes", demoNS)
 	add(true, both, reads, "", "namespaces", "")
+	add(true, both, reads, gatewayv1alpha1.GroupName, "httpfilters", demoNS)
+	// TLS certificates: the gateway's, in the application namespace only.
+	add(true, []string{gatewaySA}, reads, "", "secrets", demoNS)
 	add(true, []string{gatewaySA}, []string{"patch", "update"}, "gateway.networking.k8s.io", "httproutes/status", demoNS)
 	add(true, []string{gatewaySA}, []string{"patch", "update"}, "gateway.networking.k8s.io", "gateways/status", demoNS)
 	add(true, []string{gatewaySA}, []string{"patch", "update"}, "gateway.networking.k8s.io", "gatewayclasses/status", "")
@@ -190,7 +194,8 @@ func TestKubernetesExamplesRBAC(t *testing.T) {
 			}
 		}
 	}
-	add(false, both, []string{"get", "list", "watch"}, "", "secrets", demoNS)
+	add(false, []string{agentSA}, []string{"get", "list", "watch"}, "", "secrets", demoNS)
+	add(false, both, []string{"create", "update", "patch", "delete"}, "", "secrets", demoNS)
 	add(false, both, []string{"list"}, "", "secrets", systemNS)
 	add(false, both, []string{"list"}, "", "secrets", "")
 	add(false, both, []string{"create"}, "", "pods", demoNS)
@@ -566,6 +571,8 @@ var sourceKinds = map[string][]groupResource{
 	"httproutes":      {{"gateway.networking.k8s.io", "httproutes", false}},
 	"tlsroutes":       {{"gateway.networking.k8s.io", "tlsroutes", false}},
 	"referencegrants": {{"gateway.networking.k8s.io", "referencegrants", false}},
+	"tlssecrets":      {{"", "secrets", false}},
+	"httpfilters":     {{gatewayv1alpha1.GroupName, "httpfilters", false}},
 }
 
 // The node agent's hostPath root, which meshed Pods mount their own folder of.

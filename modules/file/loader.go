@@ -27,8 +27,9 @@ type loaderConfig struct {
 // loader is a file source's long-lived state: its collections, what it last read from each
 // file, and the watcher. It outlives config reloads in the source pool.
 type loader struct {
-	cfg    loaderConfig
-	stores map[string]kindStore
+	cfg      loaderConfig
+	stores   map[string]kindStore
+	statuses *statusStore // what controllers reported on the objects
 
 	stop chan struct{}
 	done chan struct{}
@@ -47,11 +48,12 @@ type fileState struct {
 
 func startLoader(cfg loaderConfig) (*loader, error) {
 	l := &loader{
-		cfg:    cfg,
-		stores: newStores(cfg.source),
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
-		files:  make(map[string]*fileState),
+		cfg:      cfg,
+		stores:   newStores(cfg.source),
+		statuses: newStatusStore(),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+		files:    make(map[string]*fileState),
 	}
 	var w *fsnotify.Watcher
 	if cfg.watch {
@@ -120,6 +122,7 @@ func (l *loader) sync() {
 		st.reset(byKind[kind])
 		st.setError(errors.Join(append(errsAll[:len(errsAll):len(errsAll)], errsByKind[kind]...)...))
 	}
+	l.pruneStatuses()
 }
 
 // readFile brings one file's state up to date with its content.

@@ -102,10 +102,19 @@ spec:
 	if err := services(l).LastError(); err != nil {
 		t.Errorf("services got another kind's error: %v", err)
 	}
-	write(t, filepath.Join(dir, "x.yaml"), "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n")
+	write(t, filepath.Join(dir, "x.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\n")
 	l.sync()
 	if err := services(l).LastError(); err == nil || !strings.Contains(err.Error(), "x.yaml") {
 		t.Errorf("unknown kind not reported on services: %v", err)
+	}
+	// A Secret of another type than kubernetes.io/tls is an error of tlssecrets only.
+	write(t, filepath.Join(dir, "x.yaml"), "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: Opaque\n")
+	l.sync()
+	if err := l.stores[model.TLSSecrets].(*typedStore[*corev1.Secret]).s.LastError(); err == nil || !strings.Contains(err.Error(), `"Opaque"`) {
+		t.Errorf("tlssecrets error %v, want the Opaque type named", err)
+	}
+	if err := services(l).LastError(); err != nil {
+		t.Errorf("services got the secret's error: %v", err)
 	}
 }
 

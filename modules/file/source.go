@@ -27,11 +27,14 @@ var pool = caddy.NewUsagePool()
 const DefaultDebounce = caddy.Duration(100 * time.Millisecond)
 
 // Source reads Kubernetes-style YAML manifests (Services, EndpointSlices, Pods, Namespaces,
-// Meshlets, and Gateway API GatewayClasses, Gateways, HTTPRoutes, TLSRoutes and
-// ReferenceGrants) and publishes one collection per kind. It watches the files and applies
-// changes within a second, a burst of writes making one update. A broken document is
-// reported with its file, document index and field; the other documents still load, and the
-// objects of a file that an edit broke keep their last good version.
+// Meshlets, TLS Secrets, HTTPFilters, and Gateway API GatewayClasses, Gateways, HTTPRoutes,
+// TLSRoutes and ReferenceGrants) and publishes one collection per kind. It watches the files
+// and applies changes within a second, a burst of writes making one update. A broken
+// document is reported with its file, document index and field; the other documents still
+// load, and the objects of a file that an edit broke keep their last good version.
+//
+// Controllers' status reports (mesh.StatusWriter) are kept in memory with the collections,
+// and listed by the admin API's GET /mesh/status (mesh.StatusLister).
 type Source struct {
 	// Paths are files, directories and glob patterns of manifests. A directory stands for the
 	// *.yaml, *.yml and *.json files directly in it. Relative paths are relative to Caddy's

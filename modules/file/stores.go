@@ -7,6 +7,7 @@ import (
 
 	"github.com/caddymesh/caddymesh/modules/collection"
 	"github.com/caddymesh/caddymesh/modules/mesh"
+	gatewayv1alpha1 "github.com/caddymesh/caddymesh/modules/mesh/apis/gateway/v1alpha1"
 	meshlessv1 "github.com/caddymesh/caddymesh/modules/mesh/apis/meshless/v1"
 	"github.com/caddymesh/caddymesh/modules/mesh/model"
 )
@@ -17,6 +18,8 @@ type kindStore interface {
 	reset(objs []model.Object)
 	setError(err error)
 	publish(p *mesh.Publisher) error
+	// get returns the object the collection holds under key, if any.
+	get(key string) (model.Object, bool)
 }
 
 type typedStore[T model.Object] struct {
@@ -38,6 +41,14 @@ func (t *typedStore[T]) publish(p *mesh.Publisher) error {
 	return mesh.PublishCollection[T](p, t.kind, t.s)
 }
 
+func (t *typedStore[T]) get(key string) (model.Object, bool) {
+	item, ok := t.s.Get(key)
+	if !ok {
+		return nil, false
+	}
+	return item, true
+}
+
 func newStore[T model.Object](source, kind string) kindStore {
 	return &typedStore[T]{kind: kind, s: collection.NewStatic[T](collection.WithName(model.CollectionName(source, kind)))}
 }
@@ -56,5 +67,7 @@ func newStores(source string) map[string]kindStore {
 		model.HTTPRoutes:      newStore[*gatewayv1.HTTPRoute](source, model.HTTPRoutes),
 		model.TLSRoutes:       newStore[*gatewayv1.TLSRoute](source, model.TLSRoutes),
 		model.ReferenceGrants: newStore[*gatewayv1.ReferenceGrant](source, model.ReferenceGrants),
+		model.TLSSecrets:      newStore[*corev1.Secret](source, model.TLSSecrets),
+		model.HTTPFilters:     newStore[*gatewayv1alpha1.HTTPFilter](source, model.HTTPFilters),
 	}
 }

@@ -1,6 +1,9 @@
 package kube
 
 import (
+	"errors"
+	"fmt"
+
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -101,6 +104,49 @@ func removeParent(current []gatewayv1.RouteParentStatus, ref gatewayv1.ParentRef
 		if keyOfParent(p, routeNamespace) != key {
 			out = append(out, p)
 		}
+	}
+	return out
+}
+
+// ownedParents returns a copy of parents with each entry's controllerName set to
+// controller, or why it cannot: no controller, an entry of another controller, or an entry
+// without a parent name.
+func ownedParents(controller gatewayv1.GatewayController, parents []gatewayv1.RouteParentStatus) ([]gatewayv1.RouteParentStatus, error) {
+	if controller == "" {
+		return nil, errors.New("no controller name")
+	}
+	own := make([]gatewayv1.RouteParentStatus, len(parents))
+	for i, p := range parents {
+		if p.ControllerName != "" && p.ControllerName != controller {
+			return nil, fmt.Errorf("parent %d is reported by %q, not by %q", i, p.ControllerName, controller)
+		}
+		if p.ParentRef.Name == "" {
+			return nil, fmt.Errorf("parent %d has no parentRef name", i)
+		}
+		own[i] = *p.DeepCopy()
+		own[i].ControllerName = controller
+	}
+	return own, nil
+}
+
+// setControllerParents returns current with controller's entries made exactly want: each
+// entry of want set by mergeParent, and controller's entries for parents not in want
+// removed. Other controllers' entries are kept as they are and where they are. Every entry
+// of want must carry controller as its controllerName.
+func setControllerParents(current, want []gatewayv1.RouteParentStatus, controller gatewayv1.GatewayController, routeNamespace string, generation int64) []gatewayv1.RouteParentStatus {
+	keep := make(map[parentKey]bool, len(want))
+	for _, w := range want {
+		keep[keyOfParent(w, routeNamespace)] = true
+	}
+	out := make([]gatewayv1.RouteParentStatus, 0, len(current)+len(want))
+	for _, p := range current {
+		if p.ControllerName == controller && !keep[keyOfParent(p, routeNamespace)] {
+			continue
+		}
+		out = append(out, p)
+	}
+	for _, w := range want {
+		out = mergeParent(out, w, routeNamespace, generation)
 	}
 	return out
 }

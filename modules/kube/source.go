@@ -27,7 +27,13 @@ var pool = caddy.NewUsagePool()
 // publishes one collection per kind, with the same names and Go types as the file
 // source's: services, endpointslices, pods, namespaces, meshlets (from
 // meshless.caddymesh.io/v1, and from ext.burningxflame.github.com/v1 where that CRD is
-// installed), gatewayclasses, gateways, httproutes, tlsroutes and referencegrants.
+// installed), gatewayclasses, gateways, httproutes, tlsroutes, referencegrants, tlssecrets
+// (Secrets of type kubernetes.io/tls only, selected on the server by field selector, so no
+// other Secret is ever read) and httpfilters (gateway.caddymesh.io/v1alpha1).
+//
+// It writes status back too (mesh.StatusWriter): the Gateway API status a controller
+// reports through mesh.App.WriteStatus is applied to the object's status subresource, for
+// the objects its collections hold.
 //
 // Objects are trimmed once, as they arrive, to what consumers read (managedFields and the
 // last-applied annotation go; Pods keep only their metadata, placement, container ports

@@ -1,12 +1,14 @@
 package kube
 
 import (
+	"fmt"
 	"time"
 
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/informers"
@@ -19,6 +21,7 @@ import (
 	gatewayinformers "sigs.k8s.io/gateway-api/pkg/client/informers/externalversions"
 	gatewayinformersv1 "sigs.k8s.io/gateway-api/pkg/client/informers/externalversions/apis/v1"
 
+	gatewayv1alpha1 "github.com/caddymesh/caddymesh/modules/mesh/apis/gateway/v1alpha1"
 	meshlessv1 "github.com/caddymesh/caddymesh/modules/mesh/apis/meshless/v1"
 	"github.com/caddymesh/caddymesh/modules/mesh/model"
 )
@@ -49,6 +52,9 @@ type kindDef struct {
 	resources []schema.GroupVersionResource
 	newStore  func(source, kind string, groups []string, logger *zap.Logger) kindStore
 	informer  newInformerFunc
+	// fieldSelector, if set, narrows every list and watch of the kind on the server: TLS
+	// Secrets are the Secrets of one type, and no other Secret ever reaches the process.
+	fieldSelector string
 }
 
 var namespaceIndexers = cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}
@@ -143,6 +149,25 @@ var kindDefs = []kindDef{
 			return gatewayinformersv1.NewFilteredReferenceGrantInformer(c, ns, 0, namespaceIndexers, t)
 		}),
 	},
+	{
+		kind: model.TLSSecrets, namespaced: true,
+		resources:     []schema.GroupVersionResource{corev1.SchemeGroupVersion.WithResource("secrets")},
+		fieldSelector: fields.OneTermEqualSelector("type", string(corev1.SecretTypeTLS)).String(),
+		// The field selector keeps the other types away; the check guards against a server
+		// that ignored it.
+		newStore: storeOf(validTLSSecret),
+		informer: core(&corev1.Secret{}, func(c kubernetes.Interface, ns string, t tweakFunc) cache.SharedIndexInformer {
+			return coreinformers.NewFilteredSecretInformer(c, ns, 0, namespaceIndexers, t)
+		}),
+	},
+	{
+		kind: model.HTTPFilters, namespaced: true,
+		resources: []schema.GroupVersionResource{gatewayv1alpha1.GroupVersionResource()},
+		// The CRD's schema keeps each handler as written; Validate checks what it cannot
+		// say (each handler an object naming its module).
+		newStore: storeOf(func(f *gatewayv1alpha1.HTTPFilter) error { return f.Validate().ToAggregate() }),
+		informer: httpFilterInformer,
+	},
 }
 
 // kindDefByName returns the definition of a kind.
@@ -195,4 +220,19 @@ func gateway(obj runtime.Object, build func(c gatewayclient.Interface, ns string
 func meshletInformer(d informerDeps, gvr schema.GroupVersionResource, ns string, tweak tweakFunc) (cache.SharedIndexInformer, bool) {
 	lw := ListWatch[*meshlessv1.Meshlet](d.client.WithGroupVersion(gvr.GroupVersion()), ns, tweak)
 	return cache.NewSharedIndexInformer(lw, &meshlessv1.Meshlet{}, 0, namespaceIndexers), false
+}
+
+// httpFilterInformer builds an HTTPFilter informer over the generic client, as Meshlets are
+// read: caddymesh's own CRDs have no generated clientset.
+func httpFilterInformer(d informerDeps, _ schema.GroupVersionResource, ns string, tweak tweakFunc) (cache.SharedIndexInformer, bool) {
+	lw := ListWatch[*gatewayv1alpha1.HTTPFilter](d.client, ns, tweak)
+	return cache.NewSharedIndexInformer(lw, &gatewayv1alpha1.HTTPFilter{}, 0, namespaceIndexers), false
+}
+
+// validTLSSecret accepts a Secret of type kubernetes.io/tls only.
+func validTLSSecret(s *corev1.Secret) error {
+	if s.Type != corev1.SecretTypeTLS {
+		return fmt.Errorf("a Secret of type %q, not %s", s.Type, corev1.SecretTypeTLS)
+	}
+	return nil
 }

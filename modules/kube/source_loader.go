@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -56,6 +57,11 @@ type loader struct {
 	kinds  []string
 	stores map[string]kindStore
 	byGR   map[schema.GroupResource]watched // for the health transport
+
+	// client is the source's generic client, on the source's own connections: the
+	// informers of caddymesh's CRDs read through it, and status writes go through it, so
+	// that every config sharing the pooled source shares it too.
+	client *Client
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -126,6 +132,7 @@ func startLoader(cfg loaderConfig) (*loader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the generic client: %w", err)
 	}
+	l.client = client
 	ctx, cancel := context.WithCancel(context.Background())
 	l.cancel = cancel
 	go func() {
@@ -245,14 +252,18 @@ func (l *loader) run(ctx context.Context, cs kubernetes.Interface, gw gatewaycli
 	wg.Wait()
 }
 
-// tweak narrows a kind's informers by the configured label selector and, for Pods, the
-// node.
+// tweak narrows a kind's informers by the configured label selector, the kind's own field
+// selector (TLS Secrets: their type) and, for Pods, the node.
 func (l *loader) tweak(kind string) tweakFunc {
 	sel := l.cfg.labelSelectors[kind]
-	var field string
-	if kind == model.Pods && l.cfg.node != "" {
-		field = fields.OneTermEqualSelector("spec.nodeName", l.cfg.node).String()
+	var terms []string
+	if def, _ := kindDefByName(kind); def.fieldSelector != "" {
+		terms = append(terms, def.fieldSelector)
 	}
+	if kind == model.Pods && l.cfg.node != "" {
+		terms = append(terms, fields.OneTermEqualSelector("spec.nodeName", l.cfg.node).String())
+	}
+	field := strings.Join(terms, ",")
 	if sel == "" && field == "" {
 		return nil
 	}

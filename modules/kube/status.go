@@ -79,6 +79,22 @@ func RemoveRouteParentStatus[T Route](ctx context.Context, c *Client, namespace,
 	})
 }
 
+// SetRouteParentStatuses makes controller's entries in a route's status.parents exactly
+// parents, in one read and at most one apply: each parent is set as ApplyRouteParentStatus
+// sets one, and the entries controller wrote before for parents not listed are removed
+// (an empty list removes them all). Other controllers' entries are left as they are. An
+// entry with no controllerName gets controller; one naming another controller is refused.
+func SetRouteParentStatuses[T Route](ctx context.Context, c *Client, namespace, name string, controller gatewayv1.GatewayController, parents []gatewayv1.RouteParentStatus, fieldManager string) (T, error) {
+	own, err := ownedParents(controller, parents)
+	if err != nil {
+		var zero T
+		return zero, opError("setting the parent statuses of", typeName[T](), namespace, name, err)
+	}
+	return editRouteParents[T](ctx, c, namespace, name, fieldManager, func(current []gatewayv1.RouteParentStatus, generation int64) []gatewayv1.RouteParentStatus {
+		return setControllerParents(current, own, controller, namespace, generation)
+	})
+}
+
 // editRouteParents applies edit's version of a route's status.parents.
 func editRouteParents[T Route](ctx context.Context, c *Client, namespace, name, fieldManager string, edit func([]gatewayv1.RouteParentStatus, int64) []gatewayv1.RouteParentStatus) (T, error) {
 	return readModifyApplyStatus(ctx, c, namespace, name, fieldManager, func(current T) (T, bool) {

@@ -28,6 +28,8 @@ type kindStore interface {
 	rejected() uint64
 	info() collection.Info
 	publish(p *mesh.Publisher) error
+	// has reports whether the collection holds an object under key.
+	has(key string) bool
 }
 
 // store keeps a kind's objects in a collection.Static and its errors apart by origin, so
@@ -194,6 +196,11 @@ func (s *store[T]) publishErrorLocked() {
 func (s *store[T]) markSynced()           { s.static.MarkSynced() }
 func (s *store[T]) rejected() uint64      { return s.skipped.Load() }
 func (s *store[T]) info() collection.Info { return s.static }
+
+func (s *store[T]) has(key string) bool {
+	_, ok := s.static.Get(key)
+	return ok
+}
 
 func (s *store[T]) publish(p *mesh.Publisher) error {
 	return mesh.PublishCollection[T](p, s.kind, s.static)

@@ -10,6 +10,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	corev1 "k8s.io/api/core/v1"
 )
 
 func init() {
@@ -21,8 +22,10 @@ func init() {
 //	GET /mesh/collections                         every collection: items, synced, last error
 //	GET /mesh/collections/{source}/{kind}         {"items": [...]}, sorted by key
 //	GET /mesh/collections/{source}/{kind}?key=K   one item
+//	GET /mesh/status[?kind=K&key=K]               statuses sources keep themselves (StatusLister)
 //
-// Kubernetes objects are shown in their JSON form and xDS resources in protojson.
+// Kubernetes objects are shown in their JSON form and xDS resources in protojson. Secrets
+// are redacted: a TLS Secret shows its certificates but not its private key.
 //
 // It serves the running config's mesh app, looked up for each request: Caddy builds the
 // admin endpoint from a new config before that config's apps load, and keeps it even when
@@ -46,6 +49,8 @@ func (a *adminAPI) Routes() []caddy.AdminRoute {
 	return []caddy.AdminRoute{
 		{Pattern: collectionsPath, Handler: h},
 		{Pattern: collectionsPath + "/", Handler: h},
+		{Pattern: statusPath, Handler: caddy.AdminHandlerFunc(a.serveStatus)},
+		{Pattern: statusPath + "/", Handler: caddy.AdminHandlerFunc(a.serveStatus)},
 	}
 }
 
@@ -169,6 +174,8 @@ type rawResource interface {
 // redacted.
 func marshalItem(item any) (json.RawMessage, error) {
 	switch m := item.(type) {
+	case *corev1.Secret:
+		return json.Marshal(redactSecret(m))
 	case Redactor:
 		return protojson.Marshal(m.Redacted())
 	case ProtoView:
@@ -187,6 +194,33 @@ func marshalItem(item any) (json.RawMessage, error) {
 		return protojson.Marshal(m)
 	}
 	return json.Marshal(item)
+}
+
+// publicSecretKeys are the keys of a TLS Secret whose values are public: certificates.
+var publicSecretKeys = []string{corev1.TLSCertKey, corev1.ServiceAccountRootCAKey}
+
+// redactedValue replaces the value of a secret key in the admin API.
+var redactedValue = []byte("REDACTED")
+
+// lastAppliedAnnotation is where kubectl apply keeps a copy of what it applied: for a
+// Secret, its data.
+const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
+
+// redactSecret returns a copy of s whose data values are replaced by "REDACTED" (base64
+// in the JSON), except the certificates, and without kubectl's last-applied copy, so that
+// the admin API shows which keys a Secret has without ever showing a private key.
+func redactSecret(s *corev1.Secret) *corev1.Secret {
+	out := s.DeepCopy()
+	delete(out.Annotations, lastAppliedAnnotation)
+	for k := range out.Data {
+		if !slices.Contains(publicSecretKeys, k) {
+			out.Data[k] = redactedValue
+		}
+	}
+	for k := range out.StringData {
+		out.StringData[k] = string(redactedValue)
+	}
+	return out
 }
 
 func writeJSON(w http.ResponseWriter, v any) error {

@@ -5,6 +5,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	gatewayv1alpha1 "github.com/caddymesh/caddymesh/modules/mesh/apis/gateway/v1alpha1"
 	meshlessv1 "github.com/caddymesh/caddymesh/modules/mesh/apis/meshless/v1"
 	"github.com/caddymesh/caddymesh/modules/mesh/model"
 )
@@ -24,6 +25,8 @@ func declareBuiltinKinds(r *Registry) {
 	must(declareKind[*gatewayv1.HTTPRoute](r, model.HTTPRoutes))
 	must(declareKind[*gatewayv1.TLSRoute](r, model.TLSRoutes))
 	must(declareKind[*gatewayv1.ReferenceGrant](r, model.ReferenceGrants))
+	must(declareKind[*corev1.Secret](r, model.TLSSecrets))
+	must(declareKind[*gatewayv1alpha1.HTTPFilter](r, model.HTTPFilters))
 }
 
 func must(err error) {

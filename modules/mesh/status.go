@@ -22,6 +22,15 @@ type StatusWriter interface {
 	WriteStatus(ctx context.Context, s Status) error
 }
 
+// StatusLister is implemented by sources that keep the statuses written to them where no
+// one else can see them (the file source keeps them in memory), so that the admin API can
+// show them: GET /mesh/status lists, per source, what Statuses returns.
+type StatusLister interface {
+	// Statuses returns every status the source holds, in any order. The result is the
+	// caller's: the source must not change it afterwards.
+	Statuses() []Status
+}
+
 // ErrNoObject is what a StatusWriter returns for an object it does not hold.
 var ErrNoObject = errors.New("no such object in this source")
 

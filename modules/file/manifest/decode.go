@@ -25,8 +25,10 @@ type Object struct {
 	// Obj is the typed object, defaulted and valid: *corev1.Service,
 	// *discoveryv1.EndpointSlice, *corev1.Pod, *corev1.Namespace, *meshlessv1.Meshlet,
 	// *gatewayv1.GatewayClass, *gatewayv1.Gateway, *gatewayv1.HTTPRoute,
-	// *gatewayv1.TLSRoute or *gatewayv1.ReferenceGrant. Its apiVersion and kind are the
-	// canonical ones whichever accepted version the document used.
+	// *gatewayv1.TLSRoute, *gatewayv1.ReferenceGrant, *corev1.Secret (of type
+	// kubernetes.io/tls only, with stringData merged into data) or
+	// *gatewayv1alpha1.HTTPFilter. Its apiVersion and kind are the canonical ones whichever
+	// accepted version the document used.
 	Obj model.Object
 	// Doc is the 0-based index of the document in its file. Items of a List share the
 	// List's index.

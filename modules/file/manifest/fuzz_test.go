@@ -6,8 +6,7 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/api/equality"
-
-	gatewayv1alpha2 "sigs.k8s.io/gateway-api/apis/v1alpha2"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/caddymesh/caddymesh/modules/mesh/model"
 )
@@ -50,7 +49,7 @@ func checkObject(t *testing.T, o Object) {
 	if o.Kind == model.TLSRoutes {
 		// A v1alpha2 TLSRoute keeps its laxer schema when stored as v1, as with the CRD's
 		// conversion strategy None; re-encode it under the laxest version.
-		obj.GetObjectKind().SetGroupVersionKind(gatewayv1alpha2.SchemeGroupVersion.WithKind("TLSRoute"))
+		obj.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{Group: gatewayGroup, Version: gatewayV1alpha2, Kind: "TLSRoute"})
 	}
 	js, err := json.Marshal(obj)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	gatewayv1alpha1 "github.com/caddymesh/caddymesh/modules/mesh/apis/gateway/v1alpha1"
 	meshlessv1 "github.com/caddymesh/caddymesh/modules/mesh/apis/meshless/v1"
 	"github.com/caddymesh/caddymesh/modules/mesh/model"
 )
@@ -53,7 +54,9 @@ const (
 // their JSON shapes are identical, as the CRDs' conversion strategy None requires.
 var kinds = func() map[schema.GroupVersionKind]*kind {
 	core := func(k string) schema.GroupVersionKind { return corev1.SchemeGroupVersion.WithKind(k) }
-	gw := func(k string) schema.GroupVersionKind { return gatewayv1.SchemeGroupVersion.WithKind(k) }
+	gw := func(k string) schema.GroupVersionKind {
+		return schema.GroupVersionKind{Group: gatewayGroup, Version: gatewayV1, Kind: k}
+	}
 
 	service := &kind{gvk: core("Service"), collection: model.Services, namespaced: true,
 		nameFn: apivalidation.NameIsDNSLabel, new: func() model.Object { return &corev1.Service{} }, prepare: prepareService}
@@ -83,6 +86,13 @@ var kinds = func() map[schema.GroupVersionKind]*kind {
 		required: []string{"spec", "spec.from[].group", "spec.to[].group"},
 		new:      func() model.Object { return &gatewayv1.ReferenceGrant{} }, prepare: prepareReferenceGrant}
 
+	// Only Secrets of type kubernetes.io/tls are loaded (prepareSecret refuses the others).
+	secret := &kind{gvk: core("Secret"), collection: model.TLSSecrets, namespaced: true,
+		nameFn: apivalidation.NameIsDNSSubdomain, new: func() model.Object { return &corev1.Secret{} }, prepare: prepareSecret}
+	httpFilter := &kind{gvk: gatewayv1alpha1.GroupVersionKind(), collection: model.HTTPFilters, namespaced: true,
+		nameFn: apivalidation.NameIsDNSSubdomain, required: []string{"spec"},
+		new: func() model.Object { return &gatewayv1alpha1.HTTPFilter{} }, prepare: prepareHTTPFilter}
+
 	m := map[schema.GroupVersionKind]*kind{}
 	add := func(group, version string, k *kind) {
 		m[schema.GroupVersionKind{Group: group, Version: version, Kind: k.gvk.Kind}] = k
@@ -90,6 +100,8 @@ var kinds = func() map[schema.GroupVersionKind]*kind {
 	add("", coreGroupVersion, service)
 	add("", coreGroupVersion, pod)
 	add("", coreGroupVersion, namespace)
+	add("", coreGroupVersion, secret)
+	add(gatewayv1alpha1.GroupName, gatewayv1alpha1.Version, httpFilter)
 	add(discoveryGroup, "v1", slice)
 	add(meshlessv1.GroupName, meshlessv1.Version, meshlet)
 	add(meshlessv1.CompatGroupName, meshlessv1.Version, meshlet)

@@ -171,7 +171,7 @@ metadata: {name: b}
 		{
 			name:   "unknown kind",
 			yaml:   "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
-			errors: []string{`0 kind: Unsupported value: "ConfigMap": supported values: "List", "Namespace", "Pod", "Service"`},
+			errors: []string{`0 kind: Unsupported value: "ConfigMap": supported values: "List", "Namespace", "Pod", "Secret", "Service"`},
 		},
 		{
 			name:   "unknown kind in a known group",
@@ -965,7 +965,8 @@ func TestDecodeTLSRouteAndReferenceGrant(t *testing.T) { run(t, tlsRouteAndGrant
 // allCases are every table above, for the fuzz seed corpus.
 func allCases() [][]testCase {
 	return [][]testCase{documentCases(), metadataCases(), serviceCases(), endpointSliceCases(),
-		podAndNamespaceCases(), meshletCases(), gatewayCases(), httpRouteCases(), tlsRouteAndGrantCases()}
+		podAndNamespaceCases(), meshletCases(), gatewayCases(), httpRouteCases(), tlsRouteAndGrantCases(),
+		secretCases(), httpFilterCases()}
 }
 
 func TestErrorFormat(t *testing.T) {
@@ -1005,7 +1006,12 @@ metadata: {name: p}
 spec: {nodeName: [a]}
 ---
 apiVersion: v1
+kind: ConfigMap
+---
+apiVersion: v1
 kind: Secret
+metadata: {name: s}
+type: Opaque
 ---
 {
 `))
@@ -1013,6 +1019,7 @@ kind: Secret
 		{model.HTTPRoutes, "HTTPRoute default/r"},
 		{model.Pods, "Pod default/p"},
 		{"", ""},
+		{model.TLSSecrets, "Secret default/s"},
 		{"", ""},
 	}
 	if len(errs) != len(want) {
@@ -1030,7 +1037,8 @@ func TestObjectsAreModelObjects(t *testing.T) {
 		t.Fatalf("errors:\n%s", formatErrors(errs))
 	}
 	want := []string{model.Namespaces, model.Services, model.EndpointSlices, model.Pods, model.Meshlets,
-		model.GatewayClasses, model.Gateways, model.HTTPRoutes, model.TLSRoutes, model.ReferenceGrants}
+		model.GatewayClasses, model.Gateways, model.HTTPRoutes, model.TLSRoutes, model.ReferenceGrants,
+		model.TLSSecrets, model.HTTPFilters}
 	if len(objs) != len(want) {
 		t.Fatalf("got %d objects, want %d", len(objs), len(want))
 	}
@@ -1095,4 +1103,15 @@ apiVersion: gateway.networking.k8s.io/v1
 kind: ReferenceGrant
 metadata: {name: from-shop, namespace: shop}
 spec: {from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: shop}], to: [{group: "", kind: Service}]}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: gw-cert, namespace: shop}
+type: kubernetes.io/tls
+stringData: {tls.crt: CERT, tls.key: KEY}
+---
+apiVersion: gateway.caddymesh.io/v1alpha1
+kind: HTTPFilter
+metadata: {name: add-header, namespace: shop}
+spec: {handlers: [{handler: headers, response: {set: {X-Mesh: [caddymesh]}}}]}
 `

@@ -25,12 +25,11 @@ type HTTPFilter struct {
 // HTTPFilterSpec is the handlers an HTTPFilter runs.
 type HTTPFilterSpec struct {
 	// Handlers are Caddy HTTP handler configs, each an object with a "handler" key naming
-	// the module (http.handlers.<name>), such as {"handler": "headers", ...}.
+	// the module (http.handlers.<name>), such as {"handler": "headers", ...}. Items are kept
+	// as written: the schema cannot describe every Caddy module, so caddymesh checks the
+	// "handler" key itself and ignores an HTTPFilter whose handlers lack one.
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=16
-	// +kubebuilder:pruning:PreserveUnknownFields
-	// +kubebuilder:validation:Schemaless
-	// +kubebuilder:validation:Type=array
 	Handlers []runtime.RawExtension `json:"handlers"`
 }
 
