@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -57,6 +58,12 @@ type Handler struct {
 	// Fallthrough passes requests that no route matches to the next handler. Default:
 	// false, which answers them 404.
 	Fallthrough bool `json:"fallthrough,omitempty"`
+
+	// SyncTimeout bounds how long provisioning waits for the collections' first full view,
+	// so that the first table is compiled before the handler serves (a reload must not
+	// answer 404 while it catches up). A source that syncs later still fills the table.
+	// Default: 10s.
+	SyncTimeout caddy.Duration `json:"sync_timeout,omitempty"`
 
 	router    Router
 	logger    *zap.Logger
@@ -150,6 +157,18 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		default:
 		}
 	})
+	// The first table is built here, before the server serves with this handler.
+	timeout := time.Duration(h.SyncTimeout)
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	syncCtx, cancelSync := context.WithTimeout(runCtx, timeout)
+	err = collection.WaitSynced(syncCtx, wait...)
+	cancelSync()
+	if err != nil {
+		h.logger.Warn("collections not synced; serving what they hold", zap.Duration("waited", timeout))
+	}
+	h.rebuild(translate)
 	h.wg.Add(1)
 	go h.loop(runCtx, wait, dirty, translate)
 	return nil
@@ -167,25 +186,30 @@ func (h *Handler) loop(ctx context.Context, wait []collection.Info, dirty <-chan
 			return
 		case <-dirty:
 		}
-		t, errs := translate()
-		for _, err := range errs {
-			h.logger.Error("translating routes; the rest is served", zap.Error(err))
-		}
-		if t == nil {
-			h.router.swap(nil)
-			h.prev = nil
-			continue
-		}
-		if h.prev != nil && tablesEqual(h.prev, t) {
-			continue
-		}
-		c, errs := h.compiler.compile(t)
-		for _, err := range errs {
-			h.logger.Error("compiling routes; the rest is served", zap.Error(err))
-		}
-		h.router.swap(c)
-		h.prev = t
+		h.rebuild(translate)
 	}
+}
+
+// rebuild translates and, if the table changed, compiles and swaps it in.
+func (h *Handler) rebuild(translate func() (*table.Table, []error)) {
+	t, errs := translate()
+	for _, err := range errs {
+		h.logger.Error("translating routes; the rest is served", zap.Error(err))
+	}
+	if t == nil {
+		h.router.swap(nil)
+		h.prev = nil
+		return
+	}
+	if h.prev != nil && tablesEqual(h.prev, t) {
+		return
+	}
+	c, errs := h.compiler.compile(t)
+	for _, err := range errs {
+		h.logger.Error("compiling routes; the rest is served", zap.Error(err))
+	}
+	h.router.swap(c)
+	h.prev = t
 }
 
 // ServeHTTP routes the request.
