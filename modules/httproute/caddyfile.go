@@ -2,6 +2,7 @@ package httproute
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
@@ -25,6 +26,7 @@ func init() {
 //		source          <name>
 //		listen_host     <ip>
 //		ephemeral_ports
+//		port_map        <listener port>:<bound port>...
 //		address         <values...>
 //	}
 //
@@ -48,6 +50,22 @@ func (g *GatewayAgent) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			g.Addresses = append(g.Addresses, args...)
+		case "port_map":
+			if len(args) == 0 {
+				return d.ArgErr()
+			}
+			for _, a := range args {
+				from, to, ok := strings.Cut(a, ":")
+				p, err1 := strconv.Atoi(from)
+				q, err2 := strconv.Atoi(to)
+				if !ok || err1 != nil || err2 != nil || p < 1 || p > 65535 || q < 1 || q > 65535 {
+					return d.Errf("port_map %q: want <listener port>:<bound port>, such as 80:8080", a)
+				}
+				if g.PortMap == nil {
+					g.PortMap = map[string]int{}
+				}
+				g.PortMap[from] = q
+			}
 		case "ephemeral_ports":
 			if len(args) != 0 {
 				return d.ArgErr()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -56,14 +57,21 @@ type GatewayAgent struct {
 	// false.
 	EphemeralPorts bool `json:"ephemeral_ports,omitempty"`
 
+	// PortMap binds a Gateway listener port to another port, by listener port: {"80":
+	// 8080, "443": 8443} lets a gateway that runs unprivileged serve Gateways that listen
+	// on 80 and 443, behind a Service that maps them back. Default: every port as is.
+	PortMap map[string]int `json:"port_map,omitempty"`
+
 	// Addresses are reported in each Gateway's status.addresses: IP addresses, or host
-	// names. The placeholders {gateway.name} and {gateway.namespace} are replaced.
+	// names. The placeholders {gateway.name} and {gateway.namespace} are replaced, and
+	// so are Caddy's global placeholders such as {env.POD_IP}.
 	// Default: listen_host if it is a specific IP address; otherwise none, and Gateways
 	// are not Programmed (reason AddressNotAssigned).
 	Addresses []string `json:"addresses,omitempty"`
 
-	ctx    caddy.Context
-	logger *zap.Logger
+	ctx       caddy.Context
+	logger    *zap.Logger
+	addresses []string // Addresses with global placeholders replaced
 
 	mu      sync.Mutex // guards the fields below
 	running *gatewayRun
@@ -87,7 +95,23 @@ func (g *GatewayAgent) Provision(ctx caddy.Context) error {
 	if g.Source == "" {
 		g.Source = model.MergedSource
 	}
+	repl := caddy.NewReplacer()
+	g.addresses = make([]string, len(g.Addresses))
+	for i, a := range g.Addresses {
+		g.addresses[i] = repl.ReplaceKnown(a, "")
+	}
 	return provisionEvents(ctx)
+}
+
+// bindPort is the port a Gateway listener port is bound to.
+func (g *GatewayAgent) bindPort(port int32) int32 {
+	if g.EphemeralPorts {
+		return 0
+	}
+	if p, ok := g.PortMap[strconv.Itoa(int(port))]; ok {
+		return int32(p)
+	}
+	return port
 }
 
 // provisionEvents loads the config's events app now: reverse_proxy handlers, which the
@@ -107,6 +131,11 @@ func (g *GatewayAgent) Validate() error {
 	}
 	if strings.Count(g.ControllerName, "/") != 1 {
 		return fmt.Errorf("controller_name %q: must be domain/path", g.ControllerName)
+	}
+	for from, to := range g.PortMap {
+		if p, err := strconv.Atoi(from); err != nil || p < 1 || p > 65535 || to < 1 || to > 65535 {
+			return fmt.Errorf("port_map %s: %d: ports must be from 1 to 65535", from, to)
+		}
 	}
 	return nil
 }
@@ -187,7 +216,7 @@ func (g *GatewayAgent) translationInput() gatewayapi.Input {
 
 // addressesOf is a Gateway's status addresses.
 func (g *GatewayAgent) addressesOf(namespace, name string) []gatewayv1.GatewayStatusAddress {
-	values := g.Addresses
+	values := g.addresses
 	if len(values) == 0 {
 		if ip := net.ParseIP(g.ListenHost); ip != nil && !ip.IsUnspecified() {
 			values = []string{g.ListenHost}
