@@ -126,6 +126,9 @@ func startHarness(t *testing.T) *harness {
 	if err := h.checkBackends(ctx); err != nil {
 		t.Fatalf("the echo backends are not serving: %v", err)
 	}
+	if err := h.gatewaysSettled(ctx); err != nil {
+		t.Fatal(err)
+	}
 	progress("harness: ready in %s; %d backend pods, caddymesh admin at %s", time.Since(start).Round(time.Millisecond), len(h.kubelet.Pods()), h.gateway.admin)
 	return h
 }
@@ -333,3 +336,48 @@ func echoAnswers(ctx context.Context, addr string) (string, error) {
 }
 
 func isBase(ns string) bool { return slices.Contains(baseNamespaces, ns) }
+
+// gatewaysSettled waits until caddymesh has written the status of every base Gateway for
+// its current generation and then left them alone for a second. The suite's Setup
+// updates the base Gateways with a read and a write (not server-side apply); a status
+// write landing between the two makes it fail with a conflict, so Setup starts only once
+// the controller is quiet.
+func (h *harness) gatewaysSettled(ctx context.Context) error {
+	gc, err := gatewayclient.NewForConfig(h.admin)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	lastVersions, quietSince := "", time.Now()
+	for {
+		versions, settled := "", true
+		for _, ns := range baseNamespaces {
+			list, err := gc.GatewayV1().Gateways(ns).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return err
+			}
+			for _, gw := range list.Items {
+				versions += gw.Namespace + "/" + gw.Name + "@" + gw.ResourceVersion + " "
+				programmed := false
+				for _, c := range gw.Status.Conditions {
+					if c.Type == "Programmed" && c.ObservedGeneration == gw.Generation {
+						programmed = true
+					}
+				}
+				settled = settled && programmed && len(gw.Status.Listeners) == len(gw.Spec.Listeners)
+			}
+		}
+		if versions != lastVersions {
+			lastVersions, quietSince = versions, time.Now()
+		}
+		if settled && time.Since(quietSince) >= time.Second {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the base Gateways did not settle: %s", versions)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

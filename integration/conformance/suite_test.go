@@ -59,16 +59,11 @@ var supportedFeatures = []features.FeatureName{
 	features.SupportHTTPRouteBackendRequestHeaderModification,
 	features.SupportGatewayPort8080,
 	features.SupportGatewayHTTPListenerIsolation,
-	features.SupportHTTPRouteBackendProtocolH2C,
-	features.SupportHTTPRouteBackendProtocolWebSocket,
 	features.SupportHTTPRouteNamedRouteRule,
 	features.SupportHTTPRouteCORS,
 	features.SupportHTTPRoute303RedirectStatusCode,
 	features.SupportHTTPRoute307RedirectStatusCode,
 	features.SupportHTTPRoute308RedirectStatusCode,
-	features.SupportHTTPRouteRetry,
-	features.SupportHTTPRouteRetryBackendTimeout,
-	features.SupportHTTPRouteRetryConnectionError,
 }
 
 // timeoutConfig shortens the suite's waits where a loopback cluster with one gateway process

@@ -1,246 +1,185 @@
 package httproute
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/headers"
 	"go.uber.org/zap"
 
 	"github.com/caddymesh/caddymesh/modules/httproute/table"
 )
 
 // compiler turns tables into compiled tables. It is shared by every table a router (or a
-// Gateway's ports) serves over time, so that unchanged clusters keep their proxies.
+// Gateway's ports) serves over time, so that unchanged clusters keep their proxies, and
+// unchanged routes and virtual hosts their compiled form: compiling the next table after
+// one route changed compiles that route and re-indexes the host names, nothing more.
 type compiler struct {
 	ctx     caddy.Context
 	logger  *zap.Logger
 	proxies *proxies
 	mirrors *mirrorClient
+
+	mu    sync.Mutex // guards the fields below, and the reference counts of the units
+	units units
 }
 
 func newCompiler(ctx caddy.Context, endpoints *Endpoints, logger *zap.Logger) *compiler {
-	return &compiler{ctx: ctx, logger: logger, proxies: newProxies(ctx, endpoints), mirrors: newMirrorClient(ctx)}
+	return &compiler{ctx: ctx, logger: logger, proxies: newProxies(ctx, endpoints), mirrors: newMirrorClient(ctx),
+		units: newUnits()}
 }
 
-// close releases every proxy and the mirrors' connections. It may be called more than once.
+// close releases every proxy, the extensions' modules and the mirrors' connections. It
+// may be called more than once.
 func (c *compiler) close() {
+	c.mu.Lock()
+	cancels := c.units.takeContexts()
+	c.mu.Unlock()
+	for _, cancel := range cancels {
+		cancel()
+	}
 	c.proxies.closeAll()
 	c.mirrors.close()
 }
 
 // compile builds a servable table. A route that cannot be compiled is served as a 500 and
 // reported in the returned errors; nothing else is lost.
+//
+// Virtual hosts and routes the compiler has compiled for a table still served are taken
+// over when they are the same objects (or, for a route, an equal one of the same name)
+// and the clusters they use are defined alike, with the proxies they hold. The compiled
+// table holds them until it is released, after the swap that replaces it: a reused route
+// keeps its proxies across the swap, and a dropped one releases them then.
 func (c *compiler) compile(t *table.Table) (*compiled, []error) {
-	b := &build{c: c, t: t}
-	ctx, cancel := caddy.NewContext(c.ctx) // for the extensions' modules
-	b.ctx = ctx
-	out := &compiled{table: t, hosts: hostIndex{exact: map[string]*vhost{}, suffixes: map[string]*vhost{}}}
+	c.mu.Lock()
+	b := &build{c: c, t: t, defs: make(map[*table.Cluster]string, len(t.Clusters))}
+	for name, def := range t.Clusters {
+		b.defs[def] = name
+	}
+	out := &compiled{table: t, hosts: newHostIndex(t)}
+	hosts := make([]*hostUnit, 0, len(t.VirtualHosts))
 	for _, v := range t.VirtualHosts {
-		vh := b.vhost(v)
+		h := b.host(v)
+		hosts = append(hosts, h)
 		for _, d := range v.Domains {
-			out.hosts.add(strings.ToLower(d), vh)
+			out.hosts.add(strings.ToLower(d), h.vh)
 		}
 	}
-	keys := b.keys
-	out.release = func() {
-		for _, k := range keys {
-			c.proxies.release(k)
-		}
-		cancel()
-	}
+	c.mu.Unlock()
+	var once sync.Once
+	out.release = func() { once.Do(func() { c.release(hosts) }) }
 	return out, b.errs
+}
+
+// newHostIndex is an empty index sized for t's domains.
+func newHostIndex(t *table.Table) hostIndex {
+	n := 0
+	for _, v := range t.VirtualHosts {
+		n += len(v.Domains)
+	}
+	return hostIndex{exact: make(map[string]*vhost, n), suffixes: map[string]*vhost{}}
 }
 
 // build is one compile's state.
 type build struct {
-	c    *compiler
-	t    *table.Table
-	ctx  caddy.Context
-	keys []proxyKey // proxies acquired, to release with the table
+	c *compiler
+	t *table.Table
+	// defs names the table's clusters by object, so that checking a reused route's
+	// clusters is a pointer lookup when the translation kept them.
+	defs map[*table.Cluster]string
 	errs []error
 }
 
-func (b *build) vhost(v *table.VirtualHost) *vhost {
-	vh := &vhost{name: v.Name, paths: newPathIndex()}
-	vhHeaders, err := headerHandler(b.ctx, v.RequestHeaders, v.ResponseHeaders)
-	if err != nil {
-		b.errs = append(b.errs, fmt.Errorf("virtual host %q: headers: %w", v.Name, err))
+// host returns the compiled virtual host of v, reused or built.
+func (b *build) host(v *table.VirtualHost) *hostUnit {
+	if h := b.c.units.hosts[v]; h != nil && b.hostFits(h) {
+		h.refs++
+		b.errs = append(b.errs, h.errs...)
+		return h
 	}
+	h := &hostUnit{src: v, refs: 1, units: make([]*routeUnit, 0, len(v.Routes))}
+	vh := &vhost{name: v.Name, routes: make([]*route, 0, len(v.Routes))}
+	vhHeaders, err := headerHandler(b.c.ctx, v.RequestHeaders, v.ResponseHeaders)
+	if err != nil {
+		h.errs = append(h.errs, fmt.Errorf("virtual host %q: headers: %w", v.Name, err))
+	}
+	ops := hostOps{v.RequestHeaders, v.ResponseHeaders}
+	matchers := make([]*matcher, len(v.Routes))
 	for i, r := range v.Routes {
-		m, h, err := b.route(r)
-		if err != nil {
-			err = fmt.Errorf("virtual host %q route %q: %w", v.Name, r.Name, err)
-			b.errs = append(b.errs, err)
-			b.c.logger.Error("route not compiled; it answers 500", zap.Error(err))
-			h = failing{err: err}
-			if m == nil {
-				m = &matcher{path: r.Match.Path, method: r.Match.Method}
-				if r.Match.Path != nil && r.Match.Path.Kind == table.PathRegex {
-					m.path = nil // matches everything the regex might have; served as 500
-				}
-			}
+		u := b.route(r, ops, vhHeaders)
+		h.units = append(h.units, u)
+		if u.err != nil {
+			h.errs = append(h.errs, fmt.Errorf("virtual host %q route %q: %w", v.Name, r.Name, u.err))
 		}
-		if vhHeaders != nil {
-			h = chain(vhHeaders, h)
-		}
-		vh.routes = append(vh.routes, &route{name: r.Name, match: m, handler: h})
-		vh.paths.add(int32(i), m)
+		vh.routes = append(vh.routes, u.route)
+		matchers[i] = u.route.match
 	}
-	return vh
+	vh.paths = buildPathIndex(matchers)
+	h.vh = vh
+	h.clusters = unionClusters(h.units)
+	b.c.units.hosts[v] = h
+	b.errs = append(b.errs, h.errs...)
+	return h
 }
 
-// route compiles one route into its matcher and handler chain, outermost first: CORS,
-// header filters, extensions, mirrors, then the action.
-func (b *build) route(r *table.Route) (*matcher, caddyhttp.Handler, error) {
-	m, err := compileMatch(r.Match)
-	if err != nil {
-		return nil, nil, err
-	}
-	h, err := b.action(r, m)
-	if err != nil {
-		return m, nil, err
-	}
-	for i := len(r.Mirrors) - 1; i >= 0; i-- {
-		mr := r.Mirrors[i]
-		ups, err := b.upstreams(mr.Cluster)
-		if err != nil {
-			return m, nil, fmt.Errorf("mirror: %w", err)
-		}
-		h = chain(&mirror{fraction: mr.Fraction, ups: ups, client: b.c.mirrors}, h)
-	}
-	for i := len(r.Extensions) - 1; i >= 0; i-- {
-		ext, err := b.extension(r.Extensions[i])
-		if err != nil {
-			return m, nil, fmt.Errorf("extension %d: %w", i, err)
-		}
-		h = chain(ext, h)
-	}
-	hh, err := headerHandler(b.ctx, r.RequestHeaders, r.ResponseHeaders)
-	if err != nil {
-		return m, nil, fmt.Errorf("headers: %w", err)
-	}
-	if hh != nil {
-		h = chain(hh, h)
-	}
-	if r.CORS != nil {
-		h = chain(newCORS(r.CORS), h)
-	}
-	return m, h, nil
-}
+// hostFits reports whether a compiled virtual host can serve in this table.
+func (b *build) hostFits(h *hostUnit) bool { return b.fitsClusters(h.clusters) }
 
-func (b *build) action(r *table.Route, m *matcher) (caddyhttp.Handler, error) {
-	n := 0
-	for _, set := range []bool{r.Forward != nil, r.Redirect != nil, r.DirectResponse != nil} {
-		if set {
-			n++
+// fits reports whether a compiled route can serve in this table.
+func (b *build) fits(u *routeUnit) bool { return b.fitsClusters(u.clusters) }
+
+// fitsClusters reports whether every cluster a compiled route (or virtual host) holds a
+// proxy or upstreams of is defined here as it was where it was compiled: the same
+// object, as a cached translation keeps it, or an equal one.
+func (b *build) fitsClusters(uses []clusterUse) bool {
+	for _, cu := range uses {
+		if name, ok := b.defs[cu.def]; ok && name == cu.name {
+			continue
+		}
+		def := b.t.Clusters[cu.name]
+		if def == nil || !clustersEqual(def, cu.def) {
+			return false
 		}
 	}
-	if n != 1 {
-		return nil, errors.New("a route needs exactly one action")
-	}
-	switch {
-	case r.DirectResponse != nil:
-		return &directResponse{status: r.DirectResponse.Status, body: r.DirectResponse.Body}, nil
-	case r.Redirect != nil:
-		rw, _ := compileRewrite(&table.Rewrite{FullPath: r.Redirect.FullPath, PrefixReplacement: r.Redirect.PrefixReplacement}, m)
-		return &redirect{r: r.Redirect, rewrite: rw}, nil
-	}
-	return b.forward(r.Forward, m)
+	return true
 }
 
-func (b *build) forward(f *table.Forward, m *matcher) (caddyhttp.Handler, error) {
-	out := &forward{timeout: f.Timeout}
-	if f.Rewrite != nil {
-		rw, err := compileRewrite(f.Rewrite, m)
-		if err != nil {
-			return nil, fmt.Errorf("rewrite: %w", err)
+// route returns the compiled route of r in a virtual host with header operations ops
+// (provisioned as vhHeaders): a live one compiled from r (or from an equal route of the
+// same name) with the same operations that fits this table, or a new one. The caller
+// holds one reference to it.
+func (b *build) route(r *table.Route, ops hostOps, vhHeaders *headers.Handler) *routeUnit {
+	u := b.c.units.find(r, ops)
+	if u != nil && b.fits(u) {
+		u.refs++
+		b.c.units.track(u, r, ops)
+		return u
+	}
+	u = &routeUnit{src: r, ops: ops, name: r.Name, refs: 1}
+	ub := &unitBuild{build: b, u: u, vhHeaders: vhHeaders}
+	m, h, err := ub.route(r)
+	if err != nil {
+		b.c.logger.Error("route not compiled; it answers 500", zap.String("route", r.Name), zap.Error(err))
+		h = failing{err: fmt.Errorf("route %q: %w", r.Name, err)}
+		if m == nil {
+			m = fallbackMatcher(r.Match)
 		}
-		out.rewrite = rw
 	}
-	for _, be := range f.Backends {
-		cb := backend{weight: be.Weight, invalid: be.Invalid}
-		if cb.invalid == "" {
-			h, err := b.proxy(be.Cluster, f)
-			if err != nil {
-				return nil, err
-			}
-			hh, err := headerHandler(b.ctx, be.RequestHeaders, be.ResponseHeaders)
-			if err != nil {
-				return nil, fmt.Errorf("backend headers: %w", err)
-			}
-			if hh != nil {
-				h = chain(hh, h)
-			}
-			cb.handler = h
-		}
-		out.backends = append(out.backends, cb)
-		out.total += be.Weight
-	}
-	return out, nil
+	u.route = &route{name: r.Name, match: m, handler: h}
+	u.err = err
+	b.c.units.track(u, r, ops)
+	return u
 }
 
-// proxy acquires the reverse_proxy handler of a cluster with the forward's per-try
-// settings.
-func (b *build) proxy(cluster string, f *table.Forward) (caddyhttp.Handler, error) {
-	def, ok := b.t.Clusters[cluster]
-	if !ok || def == nil {
-		return nil, fmt.Errorf("cluster %q is not in the table", cluster)
+// fallbackMatcher is the matcher of a route whose match does not compile, which answers
+// 500: it takes the requests of the route's path and method, whose other conditions are
+// unknown (so the route fails closed where it might have matched, and leaves the other
+// paths alone); a path that does not compile either matches every path.
+func fallbackMatcher(m table.Match) *matcher {
+	if out, err := compileMatch(table.Match{Path: m.Path, Method: m.Method}); err == nil {
+		return out
 	}
-	k := proxyKey{Cluster: cluster, Def: *def, BackendTimeout: f.BackendTimeout, Retry: f.Retry}
-	e, err := b.c.proxies.acquire(k)
-	if err != nil {
-		return nil, err
-	}
-	b.keys = append(b.keys, k)
-	return caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		return e.h.ServeHTTP(w, r, notFound)
-	}), nil
-}
-
-// upstreams acquires a cluster's addresses (for mirrors).
-func (b *build) upstreams(cluster string) (interface{ dials() []string }, error) {
-	def, ok := b.t.Clusters[cluster]
-	if !ok || def == nil {
-		return nil, fmt.Errorf("cluster %q is not in the table", cluster)
-	}
-	k := proxyKey{Cluster: cluster, Def: *def}
-	e, err := b.c.proxies.acquire(k)
-	if err != nil {
-		return nil, err
-	}
-	b.keys = append(b.keys, k)
-	return e.ups.(interface{ dials() []string }), nil
-}
-
-// notFound ends a chain that found nothing to do.
-var notFound = caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error {
-	return caddyhttp.Error(http.StatusNotFound, errNoRoute)
-})
-
-// extension loads an ExtensionRef's Caddy handler from its JSON.
-func (b *build) extension(raw table.RawHandler) (caddyhttp.MiddlewareHandler, error) {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil {
-		return nil, fmt.Errorf("decoding handler: %w", err)
-	}
-	var name string
-	if err := json.Unmarshal(fields["handler"], &name); err != nil || name == "" {
-		return nil, errors.New(`a handler needs a "handler" name`)
-	}
-	delete(fields, "handler")
-	cfg, _ := json.Marshal(fields)
-	mod, err := b.ctx.LoadModuleByID("http.handlers."+name, cfg)
-	if err != nil {
-		return nil, err
-	}
-	h, ok := mod.(caddyhttp.MiddlewareHandler)
-	if !ok {
-		return nil, fmt.Errorf("module %q is not an HTTP handler", name)
-	}
-	return h, nil
+	return &matcher{method: m.Method}
 }

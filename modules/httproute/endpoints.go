@@ -101,8 +101,8 @@ func upstreamsOf(dials []string) []*reverseproxy.Upstream {
 // needs no lock; readers see only the published, immutable serviceEndpoints.
 func (e *Endpoints) watchSlices(in collection.Collection[*discoveryv1.EndpointSlice]) func() {
 	bySvc := make(map[string]map[string]*discoveryv1.EndpointSlice)
-	first := true
-	return in.WatchBatch(func(events []collection.Event[*discoveryv1.EndpointSlice]) {
+	synced := false
+	return collection.WatchBatchSynced(in, func(events []collection.Event[*discoveryv1.EndpointSlice], inSynced bool) {
 		touched := make(map[string]struct{})
 		for _, ev := range events {
 			if ev.Old != nil {
@@ -129,8 +129,8 @@ func (e *Endpoints) watchSlices(in collection.Collection[*discoveryv1.EndpointSl
 			}
 			e.services.Store(svc, buildServiceEndpoints(bySvc[svc]))
 		}
-		if first {
-			first = false
+		if inSynced && !synced {
+			synced = true
 			e.markSynced()
 		}
 	})
@@ -184,8 +184,8 @@ func sortedUnique(dials []string) []string {
 
 // watchAssignments follows ClusterLoadAssignments.
 func (e *Endpoints) watchAssignments(in collection.Collection[*resource.ClusterLoadAssignment]) func() {
-	first := true
-	return in.WatchBatch(func(events []collection.Event[*resource.ClusterLoadAssignment]) {
+	synced := false
+	return collection.WatchBatchSynced(in, func(events []collection.Event[*resource.ClusterLoadAssignment], inSynced bool) {
 		for _, ev := range events {
 			if ev.Type == collection.Deleted {
 				e.clusters.Delete(ev.Key)
@@ -193,8 +193,8 @@ func (e *Endpoints) watchAssignments(in collection.Collection[*resource.ClusterL
 			}
 			e.clusters.Store(ev.Key, sortedUnique(assignmentDials(ev.New)))
 		}
-		if first {
-			first = false
+		if inSynced && !synced {
+			synced = true
 			e.markSynced()
 		}
 	})

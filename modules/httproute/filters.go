@@ -47,10 +47,7 @@ func headerHandler(ctx caddy.Context, req, resp *table.HeaderOps) (*headers.Hand
 }
 
 func caddyOps(ops *table.HeaderOps) *headers.HeaderOps {
-	out := &headers.HeaderOps{}
-	for _, name := range ops.Remove {
-		out.Delete = append(out.Delete, name)
-	}
+	out := &headers.HeaderOps{Delete: append([]string(nil), ops.Remove...)}
 	for _, h := range ops.Set {
 		if out.Set == nil {
 			out.Set = http.Header{}
@@ -194,11 +191,25 @@ func (c *cors) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.
 		h.Set("Access-Control-Allow-Credentials", "true")
 	}
 	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
-		if c.methods != "" {
-			h.Set("Access-Control-Allow-Methods", c.methods)
+		// A preflight is answered here. A wildcard cannot be used with credentials (the
+		// browser would refuse it), so then the request's own method and headers are
+		// echoed, which is what "*" means.
+		if methods := c.methods; methods != "" {
+			if methods == "*" && c.c.AllowCredentials {
+				methods = r.Header.Get("Access-Control-Request-Method")
+			}
+			h.Set("Access-Control-Allow-Methods", methods)
 		}
-		if c.headers != "" {
-			h.Set("Access-Control-Allow-Headers", c.headers)
+		if headers := c.headers; headers != "" {
+			if headers == "*" && c.c.AllowCredentials {
+				headers = r.Header.Get("Access-Control-Request-Headers")
+			}
+			if headers != "" {
+				h.Set("Access-Control-Allow-Headers", headers)
+			}
+		}
+		if c.expose != "" {
+			h.Set("Access-Control-Expose-Headers", c.expose)
 		}
 		if c.c.MaxAge > 0 {
 			h.Set("Access-Control-Max-Age", strconv.Itoa(c.c.MaxAge))

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"reflect"
 	"strconv"
 	"sync"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/caddymesh/caddymesh/modules/collection"
@@ -27,11 +27,12 @@ import (
 // leaves the agent's settings alone keeps the listeners open and the connections on them:
 // the new config's agent attaches its collections to the same run.
 type gatewayRun struct {
-	agent  *GatewayAgent // the settings; any agent of the same config would do
-	logger *zap.Logger
-	status *statusReporter
-	ctx    context.Context
-	cancel context.CancelFunc
+	agent    *GatewayAgent // the settings; any agent of the same config would do
+	logger   *zap.Logger
+	status   *statusReporter
+	statuses *statusFeed
+	ctx      context.Context
+	cancel   context.CancelFunc
 
 	specs   *collection.Static[portSpec] // the listeners wanted, for RunForEach
 	forEach *collection.ForEach[portSpec]
@@ -42,7 +43,8 @@ type gatewayRun struct {
 }
 
 // attachment is one config's side of a run: its collections, its endpoint snapshot, the
-// compiler that provisions handlers in its Caddy context, and the translation loop.
+// compiler that provisions handlers in its Caddy context, and the translation loop with
+// its cache (only the loop uses it).
 type attachment struct {
 	owner     *GatewayAgent
 	app       *mesh.App
@@ -50,6 +52,7 @@ type attachment struct {
 	inputs    *gatewayInputs
 	endpoints *Endpoints
 	compiler  *compiler
+	cache     *gatewayapi.Cache
 	dirty     chan struct{}
 	cancel    context.CancelFunc
 	unwatch   func()
@@ -104,6 +107,7 @@ func newGatewayRun(g *GatewayAgent) *gatewayRun {
 		states: make(map[string]*portState),
 	}
 	r.status = newStatusReporter(ctx, gatewayv1.GatewayController(g.ControllerName), g.logger)
+	r.statuses = newStatusFeed(ctx, r.status)
 	r.forEach = collection.RunForEach(r.specs, r.openPort, collection.OnStartError[portSpec](func(key string, err error) {
 		r.logger.Error("opening gateway listener", zap.String("listener", key), zap.Error(err))
 	}))
@@ -117,7 +121,8 @@ func newGatewayRun(g *GatewayAgent) *gatewayRun {
 func (r *gatewayRun) attach(g *GatewayAgent, app *mesh.App, inputs *gatewayInputs, endpoints *Endpoints) {
 	ctx, cancel := context.WithCancel(r.ctx)
 	a := &attachment{owner: g, app: app, inputs: inputs, endpoints: endpoints,
-		compiler: newCompiler(g.ctx, endpoints, g.logger), dirty: make(chan struct{}, 1), cancel: cancel}
+		compiler: newCompiler(g.ctx, endpoints, g.logger), cache: gatewayapi.NewCache(),
+		dirty: make(chan struct{}, 1), cancel: cancel}
 	r.mu.Lock()
 	prev := r.attached
 	r.attached = a
@@ -171,6 +176,7 @@ func (r *gatewayRun) Destruct() error {
 		a.stop()
 	}
 	r.cancel()
+	r.statuses.wait()
 	r.status.stop()
 	r.forEach.Stop()
 	r.mu.Lock()
@@ -215,7 +221,12 @@ func (r *gatewayRun) loop(ctx context.Context, a *attachment) {
 		case <-a.dirty:
 		}
 		start := time.Now()
-		res := gatewayapi.Translate(a.inputs.snapshot(r.agent.translationInput()))
+		in := a.inputs.snapshot(r.agent.translationInput())
+		in.Cache = a.cache
+		// Statuses carry their times to the second; a clock at that precision lets the
+		// translations of a burst of changes reuse the statuses of unchanged routes.
+		in.Now = metav1.NewTime(in.Now.Truncate(time.Second))
+		res := gatewayapi.Translate(in)
 		r.apply(a, res)
 		if a.previous != nil {
 			// Every port now serves a table of this attachment's compiler; the old one's
@@ -228,7 +239,8 @@ func (r *gatewayRun) loop(ctx context.Context, a *attachment) {
 }
 
 // apply serves a translation: new tables are compiled and swapped in port by port, then
-// the listeners wanted are handed to RunForEach, then the statuses to the reporter.
+// the listeners wanted are handed to RunForEach, then the statuses to the reporter (in
+// the background).
 func (r *gatewayRun) apply(a *attachment, res *gatewayapi.Result) {
 	var specs []portSpec
 	keep := make(map[string]bool)
@@ -250,14 +262,11 @@ func (r *gatewayRun) apply(a *attachment, res *gatewayapi.Result) {
 		}
 	}
 	r.mu.Unlock()
-	r.status.submit(res)
+	r.statuses.push(res)
 }
 
 func (r *gatewayRun) bindAddress(port int32) string {
-	if r.agent.EphemeralPorts {
-		port = 0
-	}
-	return net.JoinHostPort(r.agent.ListenHost, strconv.Itoa(int(port)))
+	return net.JoinHostPort(r.agent.ListenHost, strconv.Itoa(int(r.agent.bindPort(port))))
 }
 
 // state returns the port's state, creating it (with its spec) on first use.
@@ -275,11 +284,12 @@ func (r *gatewayRun) state(spec portSpec) *portState {
 	return st
 }
 
-// update compiles and swaps the port's table if it changed, and its certificates.
+// update compiles and swaps the port's table if it changed, and its certificates. The
+// compile takes over the compiled routes of the table served that did not change.
 func (st *portState) update(c *compiler, p *gatewayapi.Port) {
 	st.certs.set(p.Certificates, st.logger)
 	st.mu.Lock()
-	same := st.table != nil && reflect.DeepEqual(st.table, p.Table)
+	same := st.table != nil && tablesEqual(st.table, p.Table)
 	if !same {
 		st.table = p.Table
 	}

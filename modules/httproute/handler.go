@@ -14,6 +14,7 @@ import (
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	"go.uber.org/zap"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/caddymesh/caddymesh/modules/collection"
@@ -103,9 +104,17 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	reg := app.Registry()
+	// A RouteConfiguration's clusters take their endpoints from ClusterLoadAssignments (or
+	// list them); EndpointSlices serve Gateways' Service backends, and a source such as
+	// xds publishes none.
 	slices, err := mesh.Get[*discoveryv1.EndpointSlice](reg, model.CollectionName(h.Source, model.EndpointSlices))
 	if err != nil {
-		return fmt.Errorf("mesh_router: %w", err)
+		if h.Gateway != "" {
+			return fmt.Errorf("mesh_router: %w", err)
+		}
+		none := collection.NewStatic[*discoveryv1.EndpointSlice]()
+		none.MarkSynced()
+		slices = none
 	}
 	var clas collection.Collection[*resource.ClusterLoadAssignment]
 	if c, err := mesh.Get[*resource.ClusterLoadAssignment](reg, model.CollectionName(h.Source, model.ClusterLoadAssignments)); err == nil {
@@ -125,9 +134,15 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("mesh_router: %w", err)
 		}
 		watch, wait = inputs.watch, inputs.all()
-		base := gatewayapi.Input{ControllerName: gatewayv1.GatewayController(h.ControllerName)}
+		// The cache carries the compiled routes from one translation to the next, which
+		// only the loop (or Provision, before it starts) runs.
+		base := gatewayapi.Input{ControllerName: gatewayv1.GatewayController(h.ControllerName), Cache: gatewayapi.NewCache()}
 		translate = func() (*table.Table, []error) {
-			return gatewayTable(gatewayapi.Translate(inputs.snapshot(base)), ns+"/"+name, h.Port), nil
+			in := inputs.snapshot(base)
+			// mesh_router reports no statuses: a fixed clock lets the cache reuse those of
+			// unchanged routes rather than stamp 10,000 anew.
+			in.Now = metav1.Time{}
+			return gatewayTable(gatewayapi.Translate(in), ns+"/"+name, h.Port), nil
 		}
 	} else {
 		rcs, err := mesh.Get[*resource.RouteConfiguration](reg, model.CollectionName(h.Source, model.RouteConfigurations))
@@ -190,7 +205,8 @@ func (h *Handler) loop(ctx context.Context, wait []collection.Info, dirty <-chan
 	}
 }
 
-// rebuild translates and, if the table changed, compiles and swaps it in.
+// rebuild translates and, if the table changed, compiles and swaps it in. The compile
+// takes over what the table served shares with the new one.
 func (h *Handler) rebuild(translate func() (*table.Table, []error)) {
 	t, errs := translate()
 	for _, err := range errs {

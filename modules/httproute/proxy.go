@@ -179,20 +179,20 @@ func retryExpression(r *table.Retry) string {
 	for _, on := range r.On {
 		switch strings.TrimSpace(on) {
 		case "5xx":
-			terms = append(terms, "{rp.status_code} >= 500")
+			terms = append(terms, "{http.reverse_proxy.status_code} >= 500")
 		case "gateway-error":
-			terms = append(terms, "{rp.status_code} in [502, 503, 504]")
+			terms = append(terms, "{http.reverse_proxy.status_code} in [502, 503, 504]")
 		case "retriable-4xx":
-			terms = append(terms, "{rp.status_code} == 409")
+			terms = append(terms, "{http.reverse_proxy.status_code} == 409")
 		case "reset", "refused-stream":
-			terms = append(terms, "{rp.is_transport_error}")
+			terms = append(terms, "{http.reverse_proxy.is_transport_error}")
 		case "retriable-status-codes":
 			if len(r.StatusCodes) > 0 {
 				codes := make([]string, len(r.StatusCodes))
 				for i, c := range r.StatusCodes {
 					codes[i] = strconv.Itoa(c)
 				}
-				terms = append(terms, "{rp.status_code} in ["+strings.Join(codes, ", ")+"]")
+				terms = append(terms, "{http.reverse_proxy.status_code} in ["+strings.Join(codes, ", ")+"]")
 			}
 		}
 	}

@@ -98,5 +98,43 @@ func (rt *Router) serve(w http.ResponseWriter, r *http.Request) error {
 const RouteVar = "mesh_route"
 
 // tablesEqual reports whether two tables would serve alike, so that an unrelated change
-// (a route of another Gateway, a status write) does not recompile.
-func tablesEqual(a, b *table.Table) bool { return reflect.DeepEqual(a, b) }
+// (a route of another Gateway, a status write) does not recompile. A translation with a
+// cache hands back the same objects for what did not change, so the comparison is by
+// pointer first and compares the content only of what differs; 10,000 routes of which
+// one changed cost 10,000 pointer comparisons, not a deep walk of both tables.
+func tablesEqual(a, b *table.Table) bool {
+	if a == b {
+		return true
+	}
+	if a == nil || b == nil || a.Name != b.Name || len(a.VirtualHosts) != len(b.VirtualHosts) || len(a.Clusters) != len(b.Clusters) {
+		return false
+	}
+	for i, va := range a.VirtualHosts {
+		if !virtualHostsEqual(va, b.VirtualHosts[i]) {
+			return false
+		}
+	}
+	for name, ca := range a.Clusters {
+		cb, ok := b.Clusters[name]
+		if !ok || !clustersEqual(ca, cb) {
+			return false
+		}
+	}
+	return true
+}
+
+func virtualHostsEqual(a, b *table.VirtualHost) bool {
+	if a == b {
+		return true
+	}
+	if a == nil || b == nil || a.Name != b.Name || !slices.Equal(a.Domains, b.Domains) || len(a.Routes) != len(b.Routes) ||
+		!reflect.DeepEqual(a.RequestHeaders, b.RequestHeaders) || !reflect.DeepEqual(a.ResponseHeaders, b.ResponseHeaders) {
+		return false
+	}
+	for i, ra := range a.Routes {
+		if rb := b.Routes[i]; ra != rb && !reflect.DeepEqual(ra, rb) {
+			return false
+		}
+	}
+	return true
+}

@@ -73,6 +73,18 @@ func (u *Upstreams) Provision(ctx caddy.Context) error {
 		src = model.MergedSource
 	}
 	reg := app.Registry()
+	if u.Cluster != "" {
+		// An Envoy cluster needs only the assignments; its source (xds) may publish no
+		// Kubernetes kinds at all.
+		clas, err := mesh.Get[*resource.ClusterLoadAssignment](reg, model.CollectionName(src, model.ClusterLoadAssignments))
+		if err != nil {
+			return fmt.Errorf("mesh upstreams: %w", err)
+		}
+		none := collection.NewStatic[*discoveryv1.EndpointSlice]()
+		none.MarkSynced()
+		u.endpoints = NewEndpoints(none, clas)
+		return nil
+	}
 	slices, err := mesh.Get[*discoveryv1.EndpointSlice](reg, model.CollectionName(src, model.EndpointSlices))
 	if err != nil {
 		return fmt.Errorf("mesh upstreams: %w", err)
@@ -80,13 +92,7 @@ func (u *Upstreams) Provision(ctx caddy.Context) error {
 	if u.services, err = mesh.Get[*corev1.Service](reg, model.CollectionName(src, model.Services)); err != nil {
 		return fmt.Errorf("mesh upstreams: %w", err)
 	}
-	var clas collection.Collection[*resource.ClusterLoadAssignment]
-	if u.Cluster != "" {
-		if clas, err = mesh.Get[*resource.ClusterLoadAssignment](reg, model.CollectionName(src, model.ClusterLoadAssignments)); err != nil {
-			return fmt.Errorf("mesh upstreams: %w", err)
-		}
-	}
-	u.endpoints = NewEndpoints(slices, clas)
+	u.endpoints = NewEndpoints(slices, nil)
 	return nil
 }
 

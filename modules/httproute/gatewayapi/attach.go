@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
@@ -51,7 +52,23 @@ func (t *translation) parentGateway(routeNamespace string, ref *gatewayv1.Parent
 	if ref.Namespace != nil && *ref.Namespace != "" {
 		ns = string(*ref.Namespace)
 	}
-	return t.gateways[key(ns, string(ref.Name))]
+	return t.byName[objectName{ns, string(ref.Name)}]
+}
+
+// objectName is a namespace and name, a map key that needs no string built.
+type objectName struct{ namespace, name string }
+
+// statusRef is statusParentRef of the route's i-th parentRef, made once per compiled
+// route rather than once per translation.
+func (r *compiledRoute) statusRef(i int) gatewayv1.ParentReference {
+	if r.statusRefs == nil {
+		refs := r.route.Spec.ParentRefs
+		r.statusRefs = make([]gatewayv1.ParentReference, len(refs))
+		for j := range refs {
+			r.statusRefs[j] = statusParentRef(&refs[j])
+		}
+	}
+	return r.statusRefs[i]
 }
 
 // statusParentRef is the parentRef as the status echoes it: as written, with the group
@@ -91,7 +108,7 @@ func (t *translation) attach(r *compiledRoute, g *gatewayState, ref *gatewayv1.P
 			continue
 		}
 		furthest = max(furthest, stageAllowed)
-		domains := routeDomains(l.domain, r.hostnames)
+		domains := r.domainsOn(l.domain)
 		if len(domains) == 0 {
 			continue
 		}
@@ -99,10 +116,7 @@ func (t *translation) attach(r *compiledRoute, g *gatewayState, ref *gatewayv1.P
 		if r.served == 0 {
 			continue // attachable, but there is nothing to serve
 		}
-		if _, ok := l.attached[r.key]; !ok {
-			l.attached[r.key] = struct{}{}
-			l.attachments = append(l.attachments, attachment{route: r, domains: domains})
-		}
+		r.place(l, domains)
 	}
 	switch furthest {
 	case 0:
@@ -117,7 +131,7 @@ func (t *translation) attach(r *compiledRoute, g *gatewayState, ref *gatewayv1.P
 	if r.served == 0 {
 		return false, r.dropped.reason, "No rule can be served: " + r.dropped.message()
 	}
-	return true, gatewayv1.RouteReasonAccepted, "Route is attached to Gateway " + g.key
+	return true, gatewayv1.RouteReasonAccepted, g.attachedMessage
 }
 
 func noMatchingParent(g *gatewayState, ref *gatewayv1.ParentReference) string {
@@ -130,6 +144,35 @@ func noMatchingParent(g *gatewayState, ref *gatewayv1.ParentReference) string {
 		return fmt.Sprintf("Gateway %s has no listener on port %d", g.key, *ref.Port)
 	}
 	return fmt.Sprintf("Gateway %s has no listeners", g.key)
+}
+
+// place attaches the route to listener l, serving domains there, unless it is attached
+// there already (through another parentRef).
+func (r *compiledRoute) place(l *listenerState, domains []string) {
+	for _, p := range r.placements {
+		if p.listener == l {
+			return
+		}
+	}
+	l.attachedRoutes++
+	start := len(r.groupBuf)
+	for _, d := range domains {
+		r.groupBuf = append(r.groupBuf, l.groupFor(d))
+	}
+	r.placements = append(r.placements, placement{listener: l, groups: r.groupBuf[start:len(r.groupBuf):len(r.groupBuf)]})
+}
+
+// domainsOn is routeDomains for the route's hostnames, remembered for the last listener
+// hostname asked: most routes attach to listeners of one hostname, translation after
+// translation.
+func (r *compiledRoute) domainsOn(listener string) []string {
+	if r.domainsMemo == nil || r.domainsListener != listener {
+		r.domainsListener, r.domainsMemo = listener, routeDomains(listener, r.hostnames)
+		if r.domainsMemo == nil {
+			r.domainsMemo = []string{}
+		}
+	}
+	return r.domainsMemo
 }
 
 // routeDomains are the domains a route serves on a listener: the listener's own when the
@@ -159,9 +202,38 @@ func routeDomains(listener string, hostnames []string) []string {
 	return out
 }
 
-// routeParentStatus is a route's status for one of this controller's parents.
-func (t *translation) routeParentStatus(r *compiledRoute, ref *gatewayv1.ParentReference, accepted bool, reason gatewayv1.RouteConditionReason, message string) gatewayv1.RouteParentStatus {
+// routeParentStatus is a route's status for its i-th parentRef, which names g.
+func (t *translation) routeParentStatus(r *compiledRoute, g *gatewayState, i int, accepted bool, reason gatewayv1.RouteConditionReason, message string) gatewayv1.RouteParentStatus {
+	var conditions []metav1.Condition
+	if accepted && r.refs.empty() && r.dropped.empty() {
+		// The usual case, whose conditions depend on nothing but the Gateway and the
+		// generation: thousands of routes share one list (the Result is read only).
+		k := attachedKey{gateway: g, generation: r.route.Generation}
+		if conditions = t.attachedConditions[k]; conditions == nil {
+			conditions = t.routeConditions(r, accepted, reason, message)
+			t.attachedConditions[k] = conditions
+		}
+	} else {
+		conditions = t.routeConditions(r, accepted, reason, message)
+	}
+	return gatewayv1.RouteParentStatus{
+		ParentRef:      r.statusRef(i),
+		ControllerName: t.controller,
+		Conditions:     conditions,
+	}
+}
+
+// attachedKey identifies the conditions of a route attached to a Gateway without a
+// problem.
+type attachedKey struct {
+	gateway    *gatewayState
+	generation int64
+}
+
+// routeConditions are a route's conditions for one parent.
+func (t *translation) routeConditions(r *compiledRoute, accepted bool, reason gatewayv1.RouteConditionReason, message string) []metav1.Condition {
 	c := newConditions(r.route.Generation, t.in.Now)
+	c.list = make([]metav1.Condition, 0, 3)
 	set(c, string(gatewayv1.RouteConditionAccepted), accepted, reason, message)
 	if r.refs.empty() {
 		set(c, string(gatewayv1.RouteConditionResolvedRefs), true, gatewayv1.RouteReasonResolvedRefs,
@@ -175,9 +247,5 @@ func (t *translation) routeParentStatus(r *compiledRoute, ref *gatewayv1.ParentR
 		set(c, string(gatewayv1.RouteConditionPartiallyInvalid), true, gatewayv1.RouteReasonUnsupportedValue,
 			"Dropped Rule(s): "+r.dropped.message())
 	}
-	return gatewayv1.RouteParentStatus{
-		ParentRef:      statusParentRef(ref),
-		ControllerName: t.controller,
-		Conditions:     c.list,
-	}
+	return c.list
 }

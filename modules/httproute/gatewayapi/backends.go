@@ -3,6 +3,7 @@ package gatewayapi
 import (
 	"fmt"
 	"net"
+	"reflect"
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
@@ -41,13 +42,15 @@ func (c *compiler) resolveBackend(namespace string, ref *gatewayv1.BackendObject
 		ns = string(*ref.Namespace)
 	}
 	name := string(ref.Name)
+	svcKey := key(ns, name)
+	c.depends(namespace, ns, &c.cur.services, svcKey)
 	from := objectRef{group: gatewayv1.GroupName, kind: "HTTPRoute", namespace: namespace}
 	if !c.idx.grants.permits(from, objectRef{kind: "Service", namespace: ns, name: name}) {
 		return "", &refProblem{reason: gatewayv1.RouteReasonRefNotPermitted,
 			message: fmt.Sprintf("Service %s/%s is in another namespace and no ReferenceGrant there lets HTTPRoutes in %s refer to it",
 				ns, name, namespace)}
 	}
-	svc := c.idx.services[key(ns, name)]
+	svc := c.idx.services[svcKey]
 	if svc == nil {
 		return "", &refProblem{reason: gatewayv1.RouteReasonBackendNotFound,
 			message: fmt.Sprintf("Service %s/%s does not exist", ns, name)}
@@ -66,8 +69,21 @@ func (c *compiler) resolveBackend(namespace string, ref *gatewayv1.BackendObject
 		return "", &refProblem{reason: gatewayv1.RouteReasonBackendNotFound,
 			message: fmt.Sprintf("Service %s/%s has no port %d", ns, name, port)}
 	}
-	c.clusters[cn] = cl
+	if old := c.retired[cn]; old != nil && reflect.DeepEqual(old.cluster, cl) {
+		c.clusters[cn] = old // its Service changed, but not this port's cluster
+		return cn, nil
+	}
+	c.clusters[cn] = &clusterSlot{name: cn, cluster: cl}
 	return cn, nil
+}
+
+// depends records that the route being compiled looked up the object k in namespace to
+// (into deps), from its own namespace from.
+func (c *compiler) depends(from, to string, deps *[]string, k string) {
+	*deps = append(*deps, k)
+	if from != to {
+		c.cur.crossNamespace = true
+	}
 }
 
 // clusterFor is the cluster of a Service's port, or nil when the Service has no such
@@ -123,7 +139,7 @@ func (c *compiler) convertBackends(r *compiledRoute, refs []gatewayv1.HTTPBacken
 			b.Invalid = string(problem.reason) + ": " + problem.message
 		} else {
 			b.Cluster = name
-			r.addCluster(name)
+			c.use(r, name)
 		}
 		backends = append(backends, b)
 	}
@@ -159,7 +175,7 @@ func (c *compiler) convertMirrors(r *compiledRoute, mirrors []*gatewayv1.HTTPReq
 			continue
 		}
 		fraction, _ := mirrorFraction(m) // checked by convertFilters
-		r.addCluster(name)
+		c.use(r, name)
 		out = append(out, &table.Mirror{Cluster: name, Fraction: fraction})
 	}
 	return out

@@ -20,7 +20,9 @@ func (c *compiler) resolveExtension(namespace string, ref *gatewayv1.LocalObject
 			message: fmt.Sprintf("extensionRef to %s is not supported; only %s is",
 				groupKind(string(ref.Group), string(ref.Kind)), groupKind(gatewayv1alpha1.GroupName, gatewayv1alpha1.Kind))}
 	}
-	f := c.idx.filters[key(namespace, string(ref.Name))]
+	k := key(namespace, string(ref.Name))
+	c.depends(namespace, namespace, &c.cur.filters, k)
+	f := c.idx.filters[k]
 	if f == nil {
 		return nil, &refProblem{reason: gatewayv1.RouteReasonBackendNotFound,
 			message: fmt.Sprintf("HTTPFilter %s/%s does not exist", namespace, ref.Name)}

@@ -19,6 +19,8 @@ type gatewayState struct {
 	gw        *gatewayv1.Gateway
 	key       string
 	listeners []*listenerState
+	// attachedMessage is the Accepted message of the routes attached to it.
+	attachedMessage string
 }
 
 // verdict is a condition's outcome before it is stamped.
@@ -49,16 +51,12 @@ type listenerState struct {
 	// same port, which connection coalescing can confuse.
 	overlappingTLS bool
 
-	// attached are the keys of the routes attached to this listener; attachments are the
-	// same routes with the domains each serves here, in attachment order.
-	attached    map[string]struct{}
-	attachments []attachment
-}
-
-// attachment is a route attached to a listener, serving the given domains there.
-type attachment struct {
-	route   *compiledRoute
-	domains []string
+	// attachedRoutes counts the routes attached to this listener; groups are the routes
+	// it serves for each domain they give it (place fills them in precedence order).
+	attachedRoutes int32
+	groups         map[string]*group
+	// grew says whether a group was added in this translation.
+	grew bool
 }
 
 // programmed reports whether the listener goes into the data plane: accepted, distinct
@@ -73,6 +71,7 @@ func (l *listenerState) programmed() bool {
 // newGatewayState validates a served Gateway's listeners.
 func newGatewayState(gw *gatewayv1.Gateway, idx *index) *gatewayState {
 	g := &gatewayState{gw: gw, key: key(gw.Namespace, gw.Name)}
+	g.attachedMessage = "Route is attached to Gateway " + g.key
 	for i := range gw.Spec.Listeners {
 		g.listeners = append(g.listeners, newListenerState(gw, &gw.Spec.Listeners[i], idx))
 	}
@@ -89,7 +88,7 @@ func newListenerState(gw *gatewayv1.Gateway, l *gatewayv1.Listener, idx *index) 
 		accepted: verdict{ok: true, reason: gatewayv1.ListenerReasonAccepted, message: "Listener is valid"},
 		conflicted: verdict{reason: gatewayv1.ListenerReasonNoConflicts,
 			message: "Listener is distinct from the others on its port"},
-		attached: make(map[string]struct{}),
+		groups: make(map[string]*group),
 	}
 	ls.resolveKinds()
 	if !ls.served {
@@ -310,7 +309,7 @@ func (l *listenerState) status(c *conditions) gatewayv1.ListenerStatus {
 	return gatewayv1.ListenerStatus{
 		Name:           l.spec.Name,
 		SupportedKinds: l.kinds,
-		AttachedRoutes: int32(len(l.attached)),
+		AttachedRoutes: l.attachedRoutes,
 		Conditions:     c.list,
 	}
 }

@@ -33,6 +33,9 @@ type precedence struct {
 	match    int
 }
 
+// compareEntries orders table routes by precedence.
+func compareEntries(a, b *entry) int { return comparePrecedence(&a.prec, &b.prec) }
+
 // comparePrecedence orders a before b when a's match takes precedence:
 //
 //   - an Exact path, then a RegularExpression path, then a PathPrefix path;

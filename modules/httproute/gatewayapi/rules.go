@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,11 +20,18 @@ import (
 type compiler struct {
 	idx *index
 	// clusters are the clusters resolved so far, by name: a Service port's cluster is
-	// built once however many routes send to it.
-	clusters map[string]*table.Cluster
+	// built once however many routes send to it (and, with a Cache, kept across
+	// translations).
+	clusters map[string]*clusterSlot
+	// retired are the clusters of changed Services (with a Cache), to reuse when equal.
+	retired map[string]*clusterSlot
+	// cur is the route being compiled, which records what it looks up.
+	cur *compiledRoute
 }
 
-// compiledRoute is an HTTPRoute's rules as table routes, with what went wrong.
+// compiledRoute is an HTTPRoute's rules as table routes, with what went wrong. Once
+// compiled it does not change, so that a Cache can hand it to later translations; the
+// fields at the end are the current translation's.
 type compiledRoute struct {
 	route     *gatewayv1.HTTPRoute
 	key       string   // "namespace/name"
@@ -31,9 +39,8 @@ type compiledRoute struct {
 	// entries are the table routes, one per match of each served rule, in rule and
 	// match order.
 	entries []*entry
-	// clusters are the names of the clusters the entries use (with repeats), resolved
-	// in compiler.clusters.
-	clusters []string
+	// clusters are the clusters the entries use.
+	clusters []*clusterSlot
 
 	// refs are the references that do not resolve (ResolvedRefs); dropped are the rules
 	// that cannot be served (Accepted, or PartiallyInvalid when some rules remain).
@@ -41,18 +48,80 @@ type compiledRoute struct {
 	dropped problems[gatewayv1.RouteConditionReason]
 	// served counts the rules that are served.
 	served int
+
+	// What the compiled form depends on besides the object: the object's version, the
+	// keys of the Services and HTTPFilters looked up (found or not), and whether a
+	// reference crossed namespaces (and so depended on ReferenceGrants).
+	resourceVersion string
+	generation      int64
+	services        []string
+	filters         []string
+	crossNamespace  bool
+
+	// epoch is the last translation that used the route; attachedIn the last one that
+	// attached it somewhere, at placements. ranked says whether its entries are in the
+	// translation's precedence order (with a Cache, the order carried over).
+	epoch      uint64
+	attachedIn uint64
+	placements []placement
+	groupBuf   []*group // the placements' groups
+	ranked     bool
+
+	// domainsOn's memory: the domains of the last listener hostname asked.
+	domainsListener string
+	domainsMemo     []string
+	// statusRefs are the parentRefs as statuses echo them, made once.
+	statusRefs []gatewayv1.ParentReference
+	// verdicts are the last translation's verdicts on the route's parents, and statuses
+	// the statuses written from them at statusesAt, for a translation against the same
+	// gateway states.
+	verdicts   []parentVerdict
+	statuses   []gatewayv1.RouteParentStatus
+	statusesAt time.Time
 }
 
-// entry is one table route with its precedence; rank is its position among all entries
-// of the translation once they are sorted by precedence.
+// parentVerdict is the outcome of attaching a route through its ref-th parentRef.
+type parentVerdict struct {
+	ref     int
+	gateway *gatewayState
+	ok      bool
+	reason  gatewayv1.RouteConditionReason
+	message string
+}
+
+// placement is where a route is attached in the current translation: a listener and its
+// groups for the domains the route serves there.
+type placement struct {
+	listener *listenerState
+	groups   []*group
+}
+
+// entry is one table route with its precedence. seen marks the domain being assembled
+// that already lists it; id is unique among all entries, for comparing route lists.
 type entry struct {
 	route *table.Route
 	prec  precedence
-	rank  int
 	owner *compiledRoute
+	seen  uint64
+	id    uint64
 }
 
-func (r *compiledRoute) addCluster(name string) { r.clusters = append(r.clusters, name) }
+// use records that r sends to the named cluster, once.
+func (c *compiler) use(r *compiledRoute, name string) {
+	s := c.clusters[name]
+	if !slices.Contains(r.clusters, s) {
+		r.clusters = append(r.clusters, s)
+	}
+}
+
+// clusterSlot is a resolved cluster. mark is the table being assembled that lists it
+// already, so that 10,000 routes to 100 clusters make 100 map writes, not 10,000.
+type clusterSlot struct {
+	name    string
+	cluster *table.Cluster
+	mark    uint64
+	used    uint64 // the same for the domain being assembled
+}
 
 // defaultRules is what the CRD defaults an HTTPRoute without rules to: one rule matching
 // every request, with no backends (so answered 500).
@@ -60,7 +129,10 @@ var defaultRules = []gatewayv1.HTTPRouteRule{{}}
 
 // compile compiles every rule of route.
 func (c *compiler) compile(route *gatewayv1.HTTPRoute) *compiledRoute {
-	r := &compiledRoute{route: route, key: key(route.Namespace, route.Name)}
+	r := &compiledRoute{route: route, key: key(route.Namespace, route.Name),
+		resourceVersion: route.ResourceVersion, generation: route.Generation}
+	c.cur = r
+	defer func() { c.cur = nil }()
 	for _, h := range route.Spec.Hostnames {
 		r.hostnames = append(r.hostnames, strings.ToLower(string(h)))
 	}
@@ -157,7 +229,7 @@ func (c *compiler) compileRule(r *compiledRoute, i int, label string, rule *gate
 		prec.created = r.route.CreationTimestamp.Time
 		prec.route = r.key
 		prec.rule, prec.match = i, j
-		r.entries = append(r.entries, &entry{route: &rt, prec: prec, owner: r})
+		r.entries = append(r.entries, &entry{route: &rt, prec: prec, owner: r, id: marks.Add(1)})
 	}
 	return nil
 }

@@ -41,9 +41,23 @@ type Input struct {
 	Secrets []*corev1.Secret
 	// HTTPFilters are the objects ExtensionRef filters may name.
 	HTTPFilters []*gatewayv1alpha1.HTTPFilter
+
+	// Cache, if set, carries work over from the previous translation that used it, so
+	// that a change of one HTTPRoute among thousands costs little more than that route:
+	// routes whose object (the same pointer, at the same resourceVersion and generation)
+	// and whose referents are unchanged keep their compiled rules, and the result reuses
+	// the previous table routes, clusters, virtual hosts and tables wherever they are
+	// unchanged, so that a consumer can compare them by pointer. The result is the same as
+	// without a Cache. It relies on the inputs' objects being immutable: a changed object
+	// must be a new pointer, as collections hand them out. Translations that share a Cache
+	// run one at a time.
+	Cache *Cache
 }
 
-// Result is a translation's output.
+// Result is a translation's output. It is read only: its parts may be shared, between
+// routes (statuses with the same conditions share the list) and, with a Cache, with
+// other translations' results (tables, virtual hosts, routes and clusters that did not
+// change).
 type Result struct {
 	// Gateways are the served Gateways that are accepted, sorted by namespace/name, with
 	// the ports to open.
