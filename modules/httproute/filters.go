@@ -177,7 +177,15 @@ func newCORS(c *table.CORS) *cors {
 
 func (c *cors) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	origin := r.Header.Get("Origin")
+	preflight := r.Method == http.MethodOptions && origin != "" && r.Header.Get("Access-Control-Request-Method") != ""
 	if origin == "" || !c.allowed(origin) {
+		if preflight {
+			// A preflight is the policy's to answer: one from an origin it does not
+			// allow gets no CORS headers, which the browser reads as a refusal, and never
+			// reaches the backend.
+			w.WriteHeader(http.StatusNoContent)
+			return nil
+		}
 		return next.ServeHTTP(w, r)
 	}
 	h := w.Header()
@@ -190,7 +198,7 @@ func (c *cors) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.
 	if c.c.AllowCredentials {
 		h.Set("Access-Control-Allow-Credentials", "true")
 	}
-	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+	if preflight {
 		// A preflight is answered here. A wildcard cannot be used with credentials (the
 		// browser would refuse it), so then the request's own method and headers are
 		// echoed, which is what "*" means.
