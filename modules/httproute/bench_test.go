@@ -3,8 +3,8 @@ package httproute
 // Benchmarks of the router at scale (see BENCHMARKS.md, "HTTP router"):
 //
 //   - BenchmarkTranslateAndCompile: 10,000 HTTPRoutes across 1,000 host names, through
-//     gatewayapi.Translate and the router's compile, step by step, with the heap that one
-//     translated table and its compiled form keep.
+//     gatewayapi.Translate and the router's compile from nothing, with the heap that one
+//     translated table, its compiled form and a translation cache keep.
 //   - BenchmarkRouteChange: with 10,000 HTTPRoutes served by mesh_router in a running Caddy,
 //     the time from writing one changed HTTPRoute into the collections until a request sees
 //     the new routing; next to the same change pushed as a whole Caddy config of 10,000
@@ -12,7 +12,7 @@ package httproute
 //     other routes throughout and counts failures.
 //
 //	go test -run '^$' -bench 'TranslateAndCompile' -benchmem -count 5 ./modules/httproute
-//	go test -run '^$' -bench 'RouteChange' -benchtime 20x -count 1 ./modules/httproute
+//	go test -run '^$' -bench 'RouteChange' -benchtime 20x -count 5 ./modules/httproute
 
 import (
 	"bytes"
@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -182,20 +183,25 @@ func benchHeapAlloc() uint64 {
 	return m.HeapAlloc
 }
 
-// BenchmarkTranslateAndCompile is what one change costs the router with 10,000 HTTPRoutes
-// across 1,000 host names (one rule each, to 100 Services), step by step as mesh_router's
-// loop takes them:
+// BenchmarkTranslateAndCompile is what 10,000 HTTPRoutes across 1,000 host names (one rule
+// each, to 100 Services) cost the router from nothing, as at start-up or with neither
+// cache: every route translated and compiled.
 //
-//   - translate: gatewayapi.Translate of every object;
-//   - equal: comparing the new table with the one served (tablesEqual), which lets an
-//     unrelated change stop here; two equal tables are its longest case;
-//   - compile: indexing and building the handlers, swapped in as the handler does (the
-//     previous compiled table is released after the swap, so the clusters' proxies stay);
-//   - translate+compile: both, the whole cost of a change.
+//   - translate: gatewayapi.Translate of every object, without a Cache;
+//   - compile: the router's compile of the resulting table with nothing compiled before
+//     to take over (a fresh compiler's units; the clusters' proxies kept warm, as they
+//     are across recompiles), released after;
+//   - translate+compile: both, as one cold build.
 //
-// translate+compile also reports the heap one served table keeps, after GC: table-MiB for
-// the translated table (what the handler keeps to compare), compiled-MiB for its compiled
-// form on top (indexes, matchers, handler chains, and the 100 clusters' reverse proxies).
+// translate+compile also reports the heap that one served table keeps, measured once
+// after GC: table-MiB for the translated table, compiled-MiB for its compiled form on top
+// (indexes, matchers, handler chains, the compiler's units, and the 100 clusters'
+// reverse proxies), cache-MiB for a gatewayapi.Cache after one translation (it holds
+// that translation's table too: mesh_router keeps the cache and the compiled table, whose
+// table is the cache's, about cache-MiB + compiled-MiB in all).
+//
+// What one change costs with the caches is BenchmarkIncremental (incremental_bench_test.go)
+// and, end to end in a running Caddy, BenchmarkRouteChange.
 func BenchmarkTranslateAndCompile(b *testing.B) {
 	objs := newBenchObjects(benchRoutes, benchHosts, benchServices, "127.0.0.1:8080")
 	in := objs.input()
@@ -206,59 +212,80 @@ func BenchmarkTranslateAndCompile(b *testing.B) {
 			gatewayapi.Translate(in)
 		}
 	})
-	b.Run("equal", func(b *testing.B) {
-		t1, t2 := benchTable(b, in), benchTable(b, in)
-		b.ReportAllocs()
-		for b.Loop() {
-			if !tablesEqual(t1, t2) {
-				b.Fatal("two translations of the same input differ")
-			}
-		}
-	})
 	b.Run("compile", func(b *testing.B) {
-		c := benchCompiler(b, objs.slices)
+		warm := benchWarmCompiler(b, objs.slices, benchTable(b, in))
 		t := benchTable(b, in)
-		var rt Router
-		defer rt.swap(nil)
 		b.ReportAllocs()
 		for b.Loop() {
-			compiled, errs := c.compile(t)
+			compiled, errs := benchColdCompiler(warm).compile(t)
 			if len(errs) > 0 {
 				b.Fatal(errs)
 			}
-			rt.swap(compiled)
+			compiled.release()
 		}
 	})
 	b.Run("translate+compile", func(b *testing.B) {
-		c := benchCompiler(b, objs.slices)
-		var rt Router
-		defer rt.swap(nil)
-
-		// The heap one served table keeps: measured once, before the loop.
-		before := benchHeapAlloc()
-		t := benchTable(b, in)
-		withTable := benchHeapAlloc()
-		compiled, errs := c.compile(t)
-		if len(errs) > 0 {
-			b.Fatal(errs)
-		}
-		rt.swap(compiled)
-		withCompiled := benchHeapAlloc()
-		if n := benchCountRoutes(t); n != benchRoutes {
-			b.Fatalf("the table has %d routes, want %d", n, benchRoutes)
-		}
-		b.ReportMetric(float64(withTable-before)/(1<<20), "table-MiB")
-		b.ReportMetric(float64(withCompiled-withTable)/(1<<20), "compiled-MiB")
-
+		tableMiB, compiledMiB, cacheMiB := benchRetainedHeap(b, objs)
+		warm := benchWarmCompiler(b, objs.slices, benchTable(b, in))
 		b.ReportAllocs()
 		for b.Loop() {
-			compiled, errs := c.compile(benchTable(b, in))
+			compiled, errs := benchColdCompiler(warm).compile(benchTable(b, in))
 			if len(errs) > 0 {
 				b.Fatal(errs)
 			}
-			rt.swap(compiled)
+			compiled.release()
 		}
+		// After the loop: the loop's start deletes the metrics reported before it.
+		b.ReportMetric(tableMiB, "table-MiB")
+		b.ReportMetric(compiledMiB, "compiled-MiB")
+		b.ReportMetric(cacheMiB, "cache-MiB")
 	})
+}
+
+// benchWarmCompiler is a compiler that holds, until the benchmark ends, the proxies of
+// t's clusters.
+func benchWarmCompiler(b *testing.B, slices []*discoveryv1.EndpointSlice, t *table.Table) *compiler {
+	warm := benchCompiler(b, slices)
+	held, errs := warm.compile(t)
+	if len(errs) > 0 {
+		b.Fatal(errs)
+	}
+	b.Cleanup(held.release)
+	return warm
+}
+
+// benchColdCompiler is a compiler with nothing compiled to take over, sharing warm's
+// proxies.
+func benchColdCompiler(warm *compiler) *compiler {
+	return &compiler{ctx: warm.ctx, logger: warm.logger, proxies: warm.proxies, mirrors: warm.mirrors, units: newUnits()}
+}
+
+// benchRetainedHeap measures the heap a translated table, its compiled form and a Cache
+// keep, after GC, in MiB.
+func benchRetainedHeap(b *testing.B, objs *benchObjects) (tableMiB, compiledMiB, cacheMiB float64) {
+	c := benchCompiler(b, objs.slices)
+	var rt Router
+	defer rt.swap(nil)
+	before := benchHeapAlloc()
+	t := benchTable(b, objs.input())
+	withTable := benchHeapAlloc()
+	compiled, errs := c.compile(t)
+	if len(errs) > 0 {
+		b.Fatal(errs)
+	}
+	rt.swap(compiled)
+	withCompiled := benchHeapAlloc()
+	in := objs.input()
+	in.Cache = gatewayapi.NewCache()
+	gatewayapi.Translate(in)
+	withCache := benchHeapAlloc()
+	if n := benchCountRoutes(t); n != benchRoutes {
+		b.Fatalf("the table has %d routes, want %d", n, benchRoutes)
+	}
+	runtime.KeepAlive(t)
+	runtime.KeepAlive(in.Cache)
+	mib := func(after, before uint64) float64 { return (float64(after) - float64(before)) / (1 << 20) }
+	return mib(withTable, before), mib(withCompiled, withTable), mib(withCache, withCompiled)
 }
 
 func benchCountRoutes(t *table.Table) int {
@@ -276,19 +303,23 @@ func benchCountRoutes(t *table.Table) int {
 //     mesh's HTTPRoutes collection, which a test source (mesh.sources.bench, below)
 //     publishes; the clock stops when a request to the new path is answered by the
 //     backend. This is what a source does on a change, without a file watcher's debounce
-//     or an API server's latency in the figure: mesh_router re-translates every route,
-//     compiles the new table and swaps it in.
+//     or an API server's latency in the figure: mesh_router translates the inputs again
+//     (with its Cache), compares, compiles what changed and swaps the table in.
 //   - caddy_load: a Caddy config with the same 10,000 routes as static routes (host and
 //     path matchers, each to a reverse_proxy to the same backend, in the same order), with
 //     the same route changed, posted to the admin endpoint's /load (config persistence
 //     off); the clock runs from the POST until a request to the new path is answered.
 //
 // Both run against one backend in this process, while a background client requests 16
-// other routes in a loop over keep-alive connections. Reported per sub-benchmark:
-// median-ms and max-ms of the change latency, failures (background requests that errored
-// or were not answered by the backend: must be 0), bg-requests (how many it made). The
-// mesh_router case also reports the steps of the change, measured on the same input after
-// the changes: translate-ms, equal-ms and compile-ms (medians of 3).
+// other routes over keep-alive connections, one after the other with a 1 ms pause.
+// Reported per sub-benchmark: median-ms and max-ms of the change latency, failures
+// (background requests that errored or were not answered by the backend: must be 0),
+// bg-requests (how many it made). The
+// mesh_router case also reports event-ms, from the upsert until the merged collection
+// mesh_router watches delivers the change, list-ms, listing that collection (the
+// handler's snapshot lists it and 7 smaller ones), and the steps of a change
+// (benchChangeSteps): translate-ms, equal-ms and compile-ms. The client waiting for the
+// new routing polls every 500 µs.
 //
 // Run it with a fixed count of changes: -benchtime 20x.
 func BenchmarkRouteChange(b *testing.B) {
@@ -344,43 +375,117 @@ func benchMeshRouterChange(b *testing.B, backendAddr string) {
 	last := benchRoutes - 1
 	benchWaitServed(b, client, base, benchHost(last, benchHosts), benchPath(last, 0), 60*time.Second)
 
+	events, stopEvents := benchWatchMerged(b)
+	defer stopEvents()
+
 	bg := benchStartBackground(base)
-	var lat []time.Duration
+	defer bg.stop()
+	var lat, delivered []time.Duration
 	n := 0
 	for b.Loop() {
 		n++
 		i := benchChangedRoute(n)
 		path := benchPath(i, n)
 		changed := benchRoute(i, benchHosts, benchServices, path)
+		events.want.Store(benchNS + "/" + changed.Name)
 		start := time.Now()
 		feeds.routes.Upsert(changed)
 		benchWaitServed(b, client, base, benchHost(i, benchHosts), path, 10*time.Second)
 		lat = append(lat, time.Since(start))
+		select {
+		case at := <-events.seen:
+			delivered = append(delivered, at.Sub(start))
+		case <-time.After(time.Second):
+			b.Fatal("the merged collection did not deliver the change")
+		}
 	}
 	failures, requests := bg.stop()
 	benchReportChange(b, lat, failures, requests)
+	b.ReportMetric(benchMs(benchMedian(delivered)), "event-ms")
 
-	// The steps of one change, on the collections' current content, as the handler's loop
-	// runs them.
-	snapshot := func() gatewayapi.Input {
-		in := objs.input()
-		in.HTTPRoutes = feeds.routes.List()
-		return in
+	// Listing the merged collection, as the handler's snapshot of its inputs does.
+	var listed []time.Duration
+	for range 5 {
+		start := time.Now()
+		events.merged.List()
+		listed = append(listed, time.Since(start))
+	}
+	b.ReportMetric(benchMs(benchMedian(listed)), "list-ms")
+
+	benchChangeSteps(b, objs, feeds.routes.List())
+}
+
+// benchMergedEvents records when the merged HTTPRoutes collection, which mesh_router
+// watches, delivers a change of the route named by want.
+type benchMergedEvents struct {
+	merged collection.Collection[*gatewayv1.HTTPRoute]
+	want   atomic.Value // string: the route's key
+	seen   chan time.Time
+}
+
+// benchWatchMerged watches the running config's merged HTTPRoutes collection.
+func benchWatchMerged(b *testing.B) (*benchMergedEvents, func()) {
+	app, err := caddy.ActiveContext().App("mesh")
+	if err != nil {
+		b.Fatal(err)
+	}
+	merged, err := mesh.Get[*gatewayv1.HTTPRoute](app.(*mesh.App).Registry(), model.CollectionName(model.MergedSource, model.HTTPRoutes))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ev := &benchMergedEvents{merged: merged, seen: make(chan time.Time, 1)}
+	ev.want.Store("")
+	cancel := merged.WatchBatch(func(batch []collection.Event[*gatewayv1.HTTPRoute]) {
+		now := time.Now()
+		want := ev.want.Load().(string)
+		for _, e := range batch {
+			if e.Key == want {
+				select {
+				case ev.seen <- now:
+				default:
+				}
+			}
+		}
+	})
+	return ev, cancel
+}
+
+// benchChangeSteps reports the steps of one change as mesh_router's loop takes them, on
+// routes (the collection's content after the changes) with the handler's caches warm:
+// translate-ms for the translation with a Cache, equal-ms for the comparison with the
+// table served, compile-ms for the compile that takes the rest over, with the swap.
+// Medians of 5 changes.
+func benchChangeSteps(b *testing.B, objs *benchObjects, routes []*gatewayv1.HTTPRoute) {
+	in := objs.input()
+	in.HTTPRoutes = slices.Clone(routes)
+	in.Cache = gatewayapi.NewCache()
+	index := make(map[string]int, len(routes))
+	for k, r := range in.HTTPRoutes {
+		index[r.Name] = k
 	}
 	c := benchCompiler(b, objs.slices)
 	var rt Router
 	defer rt.swap(nil)
+	prev := benchTable(b, in)
+	compiled, _ := c.compile(prev)
+	rt.swap(compiled)
 	var tr, eq, co []time.Duration
-	prev := benchTable(b, snapshot())
-	for range 3 {
+	for k := range 5 {
+		i := benchChangedRoute(1000 + k)
+		in.HTTPRoutes[index[fmt.Sprintf("route-%d", i)]] = benchRoute(i, benchHosts, benchServices, benchPath(i, 1000+k))
 		start := time.Now()
-		t := benchTable(b, snapshot())
+		t := benchTable(b, in)
 		tr = append(tr, time.Since(start))
 		start = time.Now()
-		tablesEqual(prev, t)
+		if tablesEqual(prev, t) {
+			b.Fatal("a changed route gives an equal table")
+		}
 		eq = append(eq, time.Since(start))
 		start = time.Now()
-		compiled, _ := c.compile(t)
+		compiled, errs := c.compile(t)
+		if len(errs) > 0 {
+			b.Fatal(errs)
+		}
 		rt.swap(compiled)
 		co = append(co, time.Since(start))
 		prev = t
@@ -418,6 +523,7 @@ func benchCaddyLoadChange(b *testing.B, backendAddr string) {
 	benchWaitServed(b, client, base, benchHost(last, benchHosts), benchPath(last, 0), 60*time.Second)
 
 	bg := benchStartBackground(base)
+	defer bg.stop()
 	var lat []time.Duration
 	n := 0
 	for b.Loop() {
@@ -501,12 +607,22 @@ func benchWaitServed(b *testing.B, client *http.Client, base, host, path string,
 		if time.Now().After(deadline) {
 			b.Fatalf("%s%s on %s not served within %s (last error: %v)", base, path, host, within, err)
 		}
-		time.Sleep(100 * time.Microsecond)
+		time.Sleep(benchPollPause)
 	}
 }
 
+// benchBackgroundPause is the background client's pause between requests: it keeps
+// requesting (about 1,000 requests/s) without taking one of the two cores of the machines
+// this runs on away from the change it runs next to.
+const benchBackgroundPause = time.Millisecond
+
+// benchPollPause is the pause between the requests that wait for a change to serve: the
+// latency's resolution.
+const benchPollPause = 500 * time.Microsecond
+
 // benchBackground is a client requesting routes that do not change, one request at a time.
 type benchBackground struct {
+	stopped  sync.Once
 	cancel   context.CancelFunc
 	done     chan struct{}
 	failures atomic.Int64
@@ -528,20 +644,27 @@ func benchStartBackground(base string) *benchBackground {
 			if !ok {
 				bg.failures.Add(1)
 			}
+			time.Sleep(benchBackgroundPause)
 		}
 	}()
 	return bg
 }
 
+// stop stops the client, once, and returns its counts.
 func (bg *benchBackground) stop() (failures, requests int64) {
-	bg.cancel()
-	<-bg.done
+	bg.stopped.Do(func() {
+		bg.cancel()
+		<-bg.done
+	})
 	return bg.failures.Load(), bg.requests.Load()
 }
 
 // benchCaddyConfig is a config with the given apps, storage in a temporary folder, nothing
-// persisted and only errors logged; the admin endpoint listens on admin, or is off.
+// persisted and only errors logged; the admin endpoint listens on admin, or is off. The tls
+// app does not clean the storage: its lock's goroutine would outlive the benchmark.
 func benchCaddyConfig(b *testing.B, admin string, apps map[string]any) []byte {
+	apps = maps.Clone(apps)
+	apps["tls"] = map[string]any{"disable_storage_clean": true}
 	adm := map[string]any{"disabled": true, "config": map[string]any{"persist": false}}
 	if admin != "" {
 		adm = map[string]any{"listen": admin, "config": map[string]any{"persist": false}}
