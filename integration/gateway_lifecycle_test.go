@@ -109,12 +109,7 @@ data:
 // attached to a listener gw does not have, and the backend Service.
 func lifecycleManifests(backendAddr string, secrets ...string) string {
 	host, port, _ := net.SplitHostPort(backendAddr)
-	return fmt.Sprintf(`apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: caddymesh}
-spec: {controllerName: caddymesh.io/gateway}
----
-apiVersion: gateway.networking.k8s.io/v1
+	return gatewayClassYAML + fmt.Sprintf(`apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: gw, namespace: default}
 spec:

@@ -3,11 +3,8 @@ package integration
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,21 +18,7 @@ import (
 // has appProtocol kubernetes.io/h2c), through one Gateway.
 func protocolManifests(t *testing.T, dir, wsAddr, h2Addr string) {
 	t.Helper()
-	wsHost, wsPort, _ := net.SplitHostPort(wsAddr)
-	h2Host, h2Port, _ := net.SplitHostPort(h2Addr)
-	yaml := fmt.Sprintf(`apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: caddymesh}
-spec: {controllerName: caddymesh.io/gateway}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: default}
-spec:
-  gatewayClassName: caddymesh
-  listeners: [{name: http, protocol: HTTP, port: 80}]
----
-apiVersion: gateway.networking.k8s.io/v1
+	writeManifests(t, dir, httpGatewayYAML, `apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: protocols, namespace: default}
 spec:
@@ -46,35 +29,7 @@ spec:
     - matches: [{path: {type: PathPrefix, value: /h2c}}]
       backendRefs: [{name: h2, port: 80}]
 ---
-apiVersion: v1
-kind: Service
-metadata: {name: ws, namespace: default}
-spec:
-  ports: [{name: http, port: 80, targetPort: %[2]s}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: ws-1, namespace: default, labels: {kubernetes.io/service-name: ws}}
-addressType: IPv4
-ports: [{name: http, port: %[2]s}]
-endpoints: [{addresses: [%[1]s], conditions: {ready: true}}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: h2, namespace: default}
-spec:
-  ports: [{name: http, port: 80, targetPort: %[4]s, appProtocol: kubernetes.io/h2c}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: h2-1, namespace: default, labels: {kubernetes.io/service-name: h2}}
-addressType: IPv4
-ports: [{name: http, port: %[4]s}]
-endpoints: [{addresses: [%[3]s], conditions: {ready: true}}]
-`, wsHost, wsPort, h2Host, h2Port)
-	if err := os.WriteFile(filepath.Join(dir, "gateway.yaml"), []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`, serviceYAML("ws", wsAddr, ""), serviceYAML("h2", h2Addr, "kubernetes.io/h2c"))
 }
 
 // TestGatewayProtocols proxies a WebSocket (the upgrade and then messages both ways) and
@@ -93,10 +48,7 @@ func TestGatewayProtocols(t *testing.T) {
 	dir := t.TempDir()
 	protocolManifests(t, dir, strings.TrimPrefix(ws.URL, "http://"), strings.TrimPrefix(h2.URL, "http://"))
 	in := newInstance(t)
-	in.load(map[string]any{"mesh": map[string]any{
-		"sources": map[string]any{"file": map[string]any{"source": "file", "paths": []string{dir}}},
-		"agents":  map[string]any{"gateway": map[string]any{"listen_host": "127.0.0.1", "ephemeral_ports": true}},
-	}})
+	in.load(gatewayApps(dir))
 	defer in.stop()
 	addr := gatewayListener(t, in, "default/gw", 80)
 

@@ -2,11 +2,8 @@ package integration
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -33,21 +30,8 @@ func TestGatewayRetry(t *testing.T) {
 		fmt.Fprintf(w, "ok after %d", attempts[id])
 	}))
 	defer backend.Close()
-	host, port, _ := net.SplitHostPort(strings.TrimPrefix(backend.URL, "http://"))
 	dir := t.TempDir()
-	yaml := fmt.Sprintf(`apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: caddymesh}
-spec: {controllerName: caddymesh.io/gateway}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: default}
-spec:
-  gatewayClassName: caddymesh
-  listeners: [{name: http, protocol: HTTP, port: 80}]
----
-apiVersion: gateway.networking.k8s.io/v1
+	writeManifests(t, dir, httpGatewayYAML, `apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: web, namespace: default}
 spec:
@@ -56,30 +40,9 @@ spec:
     - retry: {codes: [500, 503], attempts: 3}
       backendRefs: [{name: web, port: 80}]
 ---
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: default}
-spec:
-  ports: [{name: http, port: 80, targetPort: %s}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: web-1
-  namespace: default
-  labels: {kubernetes.io/service-name: web}
-addressType: IPv4
-ports: [{name: http, port: %s}]
-endpoints: [{addresses: [%s], conditions: {ready: true}}]
-`, port, port, host)
-	if err := os.WriteFile(filepath.Join(dir, "gateway.yaml"), []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`, serviceYAML("web", strings.TrimPrefix(backend.URL, "http://"), ""))
 	in := newInstance(t)
-	in.load(map[string]any{"mesh": map[string]any{
-		"sources": map[string]any{"file": map[string]any{"source": "file", "paths": []string{dir}}},
-		"agents":  map[string]any{"gateway": map[string]any{"listen_host": "127.0.0.1", "ephemeral_ports": true}},
-	}})
+	in.load(gatewayApps(dir))
 	defer in.stop()
 	addr := gatewayListener(t, in, "default/gw", 80)
 	tests := []struct {

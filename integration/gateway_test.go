@@ -17,23 +17,61 @@ import (
 	"time"
 )
 
-// gatewayManifests is a Gateway with one HTTP listener and a route to one backend.
-func gatewayManifests(t *testing.T, dir, backendAddr, path string) {
-	t.Helper()
-	host, port, _ := net.SplitHostPort(backendAddr)
-	yaml := fmt.Sprintf(`apiVersion: gateway.networking.k8s.io/v1
+// gatewayClassYAML is the GatewayClass the gateway agent serves by default.
+const gatewayClassYAML = `apiVersion: gateway.networking.k8s.io/v1
 kind: GatewayClass
 metadata: {name: caddymesh}
 spec: {controllerName: caddymesh.io/gateway}
 ---
-apiVersion: gateway.networking.k8s.io/v1
+`
+
+// httpGatewayYAML is the GatewayClass and Gateway default/gw, with one HTTP listener.
+const httpGatewayYAML = gatewayClassYAML + `apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: gw, namespace: default}
 spec:
   gatewayClassName: caddymesh
   listeners: [{name: http, protocol: HTTP, port: 80}]
 ---
-apiVersion: gateway.networking.k8s.io/v1
+`
+
+// serviceYAML is Service default/<name> (port 80, named http, with appProtocol if not
+// empty) and its EndpointSlice, with the one ready endpoint addr.
+func serviceYAML(name, addr, appProtocol string) string {
+	host, port, _ := net.SplitHostPort(addr)
+	app := ""
+	if appProtocol != "" {
+		app = ", appProtocol: " + appProtocol
+	}
+	return fmt.Sprintf(`apiVersion: v1
+kind: Service
+metadata: {name: %[1]s, namespace: default}
+spec:
+  ports: [{name: http, port: 80, targetPort: %[3]s%[4]s}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: %[1]s-1, namespace: default, labels: {kubernetes.io/service-name: %[1]s}}
+addressType: IPv4
+ports: [{name: http, port: %[3]s}]
+endpoints: [{addresses: [%[2]s], conditions: {ready: true}}]
+---
+`, name, host, port, app)
+}
+
+// writeManifests writes the documents as dir/gateway.yaml.
+func writeManifests(t *testing.T, dir string, docs ...string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "gateway.yaml"), []byte(strings.Join(docs, "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// gatewayManifests is Gateway default/gw with one HTTP listener and a route of one path
+// prefix to one backend.
+func gatewayManifests(t *testing.T, dir, backendAddr, path string) {
+	t.Helper()
+	writeManifests(t, dir, httpGatewayYAML, fmt.Sprintf(`apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: web, namespace: default}
 spec:
@@ -42,25 +80,16 @@ spec:
     - matches: [{path: {type: PathPrefix, value: %s}}]
       backendRefs: [{name: web, port: 80}]
 ---
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: default}
-spec:
-  ports: [{name: http, port: 80, targetPort: %s}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: web-1
-  namespace: default
-  labels: {kubernetes.io/service-name: web}
-addressType: IPv4
-ports: [{name: http, port: %s}]
-endpoints: [{addresses: [%s], conditions: {ready: true}}]
-`, path, port, port, host)
-	if err := os.WriteFile(filepath.Join(dir, "gateway.yaml"), []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`, path), serviceYAML("web", backendAddr, ""))
+}
+
+// gatewayApps is the config of a file source over dir and the gateway agent on loopback
+// with ephemeral ports.
+func gatewayApps(dir string) map[string]any {
+	return map[string]any{"mesh": map[string]any{
+		"sources": map[string]any{"file": map[string]any{"source": "file", "paths": []string{dir}}},
+		"agents":  map[string]any{"gateway": map[string]any{"listen_host": "127.0.0.1", "ephemeral_ports": true}},
+	}}
 }
 
 // gatewayListener waits for the gateway agent's listener of gw:port and returns where it is
@@ -106,10 +135,7 @@ func TestGatewayReloadKeepsTraffic(t *testing.T) {
 	gatewayManifests(t, dir, strings.TrimPrefix(backend.URL, "http://"), "/v1")
 
 	in := newInstance(t)
-	apps := map[string]any{"mesh": map[string]any{
-		"sources": map[string]any{"file": map[string]any{"source": "file", "paths": []string{dir}}},
-		"agents":  map[string]any{"gateway": map[string]any{"listen_host": "127.0.0.1", "ephemeral_ports": true}},
-	}}
+	apps := gatewayApps(dir)
 	in.load(apps)
 	defer in.stop()
 	addr := gatewayListener(t, in, "default/gw", 80)

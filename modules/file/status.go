@@ -40,9 +40,9 @@ func (l *loader) writeStatus(s mesh.Status) error {
 		return err
 	}
 	if s.RouteParents != nil {
-		parents, err := ownParents(s)
+		parents, err := mesh.OwnedParents(s.Controller, s.RouteParents)
 		if err != nil {
-			return err
+			return fmt.Errorf("status of %s %q: %w", s.Kind, s.Key(), err)
 		}
 		s.RouteParents = parents
 	}

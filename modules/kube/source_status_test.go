@@ -36,7 +36,7 @@ func TestSetControllerParents(t *testing.T) {
 		{"a new parent", []gatewayv1.RouteParentStatus{entry("a", "us"), entry("d", "us")}, "a/us a/them c/them d/us"},
 		{"none", nil, "a/them c/them"},
 	} {
-		got := setControllerParents(current, tc.want, "us", "ns", 1)
+		got := mesh.SetControllerParents(current, tc.want, "us", "ns", 1)
 		var rows []string
 		for _, p := range got {
 			rows = append(rows, string(p.ParentRef.Name)+"/"+string(p.ControllerName))
@@ -46,7 +46,7 @@ func TestSetControllerParents(t *testing.T) {
 		}
 	}
 	if len(current) != 4 {
-		t.Error("setControllerParents changed its input")
+		t.Error("mesh.SetControllerParents changed its input")
 	}
 
 	for _, tc := range []struct {
@@ -60,7 +60,7 @@ func TestSetControllerParents(t *testing.T) {
 		{"another controller", "us", []gatewayv1.RouteParentStatus{entry("a", "them")}, `reported by "them"`},
 		{"no parent name", "us", []gatewayv1.RouteParentStatus{{}}, "no parentRef name"},
 	} {
-		own, err := ownedParents(tc.ctrl, tc.parents)
+		own, err := mesh.OwnedParents(tc.ctrl, tc.parents)
 		switch {
 		case tc.wantErr == "" && (err != nil || own[0].ControllerName != tc.ctrl):
 			t.Errorf("%s: %v, %+v", tc.name, err, own)

@@ -8,6 +8,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/client-go/util/retry"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/caddymesh/caddymesh/modules/mesh"
 )
 
 // Status writers for Gateway API controllers (such as a router reporting which routes it
@@ -61,7 +63,7 @@ func ApplyRouteParentStatus[T Route](ctx context.Context, c *Client, namespace, 
 		return zero, opError("setting the parent status of", typeName[T](), namespace, name, errors.New("a parent status needs a controllerName and a parentRef name"))
 	}
 	return editRouteParents[T](ctx, c, namespace, name, fieldManager, func(current []gatewayv1.RouteParentStatus, generation int64) []gatewayv1.RouteParentStatus {
-		return mergeParent(current, parent, namespace, generation)
+		return mesh.MergeParent(current, parent, namespace, generation)
 	})
 }
 
@@ -75,7 +77,7 @@ func RemoveHTTPRouteParentStatus(ctx context.Context, c *Client, namespace, name
 // RemoveRouteParentStatus is RemoveHTTPRouteParentStatus for any route type.
 func RemoveRouteParentStatus[T Route](ctx context.Context, c *Client, namespace, name string, parentRef gatewayv1.ParentReference, controller gatewayv1.GatewayController, fieldManager string) (T, error) {
 	return editRouteParents[T](ctx, c, namespace, name, fieldManager, func(current []gatewayv1.RouteParentStatus, _ int64) []gatewayv1.RouteParentStatus {
-		return removeParent(current, parentRef, controller, namespace)
+		return mesh.RemoveParent(current, parentRef, controller, namespace)
 	})
 }
 
@@ -85,13 +87,13 @@ func RemoveRouteParentStatus[T Route](ctx context.Context, c *Client, namespace,
 // (an empty list removes them all). Other controllers' entries are left as they are. An
 // entry with no controllerName gets controller; one naming another controller is refused.
 func SetRouteParentStatuses[T Route](ctx context.Context, c *Client, namespace, name string, controller gatewayv1.GatewayController, parents []gatewayv1.RouteParentStatus, fieldManager string) (T, error) {
-	own, err := ownedParents(controller, parents)
+	own, err := mesh.OwnedParents(controller, parents)
 	if err != nil {
 		var zero T
 		return zero, opError("setting the parent statuses of", typeName[T](), namespace, name, err)
 	}
 	return editRouteParents[T](ctx, c, namespace, name, fieldManager, func(current []gatewayv1.RouteParentStatus, generation int64) []gatewayv1.RouteParentStatus {
-		return setControllerParents(current, own, controller, namespace, generation)
+		return mesh.SetControllerParents(current, own, controller, namespace, generation)
 	})
 }
 
@@ -115,7 +117,7 @@ func editRouteParents[T Route](ctx context.Context, c *Client, namespace, name, 
 // only manager no longer applies). Listeners' required lists may be left nil.
 func ApplyGatewayStatus(ctx context.Context, c *Client, namespace, name string, status gatewayv1.GatewayStatus, fieldManager string) (*gatewayv1.Gateway, error) {
 	return readModifyApplyStatus(ctx, c, namespace, name, fieldManager, func(current *gatewayv1.Gateway) (*gatewayv1.Gateway, bool) {
-		merged := mergeGatewayStatus(current.Status, status, current.Generation)
+		merged := mesh.MergeGatewayStatus(current.Status, status, current.Generation)
 		if equality.Semantic.DeepEqual(merged, current.Status) {
 			return current, false
 		}
@@ -128,7 +130,7 @@ func ApplyGatewayStatus(ctx context.Context, c *Client, namespace, name string, 
 func ApplyGatewayClassStatus(ctx context.Context, c *Client, name string, status gatewayv1.GatewayClassStatus, fieldManager string) (*gatewayv1.GatewayClass, error) {
 	return readModifyApplyStatus(ctx, c, "", name, fieldManager, func(current *gatewayv1.GatewayClass) (*gatewayv1.GatewayClass, bool) {
 		merged := *status.DeepCopy()
-		merged.Conditions = mergeConditions(current.Status.Conditions, status.Conditions, current.Generation)
+		merged.Conditions = mesh.MergeConditions(current.Status.Conditions, status.Conditions, current.Generation)
 		if equality.Semantic.DeepEqual(merged, current.Status) {
 			return current, false
 		}

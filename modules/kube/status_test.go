@@ -11,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/caddymesh/caddymesh/modules/mesh"
 )
 
 func condition(typ string, status metav1.ConditionStatus, reason, message string) metav1.Condition {
@@ -36,7 +38,7 @@ func TestMergeConditions(t *testing.T) {
 		{"new condition", condition("Programmed", metav1.ConditionTrue, "Programmed", ""), false, 2},
 		{"explicit generation", metav1.Condition{Type: "Accepted", Status: metav1.ConditionTrue, Reason: "Accepted", ObservedGeneration: 7}, true, 7},
 	} {
-		got := mergeConditions(current, []metav1.Condition{tc.desired}, 2)
+		got := mesh.MergeConditions(current, []metav1.Condition{tc.desired}, 2)
 		if len(got) != 1 {
 			t.Fatalf("%s: %d conditions, want only the desired one", tc.name, len(got))
 		}
@@ -49,7 +51,7 @@ func TestMergeConditions(t *testing.T) {
 		}
 	}
 	if current[0].Message != "" || current[0].ObservedGeneration != 1 {
-		t.Error("mergeConditions changed its input")
+		t.Error("mesh.MergeConditions changed its input")
 	}
 }
 
@@ -74,7 +76,7 @@ func TestParentKey(t *testing.T) {
 		{"core group (a Service)", gatewayv1.ParentReference{Group: g(""), Kind: k("Service"), Name: "gw"}, "a", false},
 	} {
 		other := gatewayv1.RouteParentStatus{ParentRef: tc.ref, ControllerName: tc.ctrl}
-		if got := keyOfParent(bare, "routes") == keyOfParent(other, "routes"); got != tc.equal {
+		if got := mesh.ParentKeyOf(bare, "routes") == mesh.ParentKeyOf(other, "routes"); got != tc.equal {
 			t.Errorf("%s: equal %v, want %v", tc.name, got, tc.equal)
 		}
 	}

@@ -1,4 +1,4 @@
-package kube
+package mesh
 
 import (
 	"errors"
@@ -9,15 +9,16 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
-// The status helpers' pure parts: merging a controller's desired status into what the
-// server holds, by the rules of apimachinery's meta.SetStatusCondition and of the Gateway
-// API's status fields. They take and return values, so they are tested without a server.
+// Merging a controller's desired status into the one recorded before, by the rules of
+// apimachinery's meta.SetStatusCondition and of the Gateway API's status fields: what every
+// StatusWriter does, whether it writes to an API server (the Kubernetes source) or keeps
+// the status itself (the file source). Pure functions of values, tested without a server.
 
-// mergeConditions returns desired, with each condition's lastTransitionTime kept from
+// MergeConditions returns desired, with each condition's lastTransitionTime kept from
 // current when its status has not changed (meta.SetStatusCondition's rule) and its
 // observedGeneration defaulted to generation. Conditions of current not in desired are
 // dropped: desired is the whole set the caller manages.
-func mergeConditions(current, desired []metav1.Condition, generation int64) []metav1.Condition {
+func MergeConditions(current, desired []metav1.Condition, generation int64) []metav1.Condition {
 	out := make([]metav1.Condition, 0, len(desired))
 	for _, d := range desired {
 		if d.ObservedGeneration == 0 {
@@ -31,18 +32,18 @@ func mergeConditions(current, desired []metav1.Condition, generation int64) []me
 	return out
 }
 
-// parentKey identifies a route's parent entry: the parent reference, with the Gateway
+// ParentKey identifies a route's parent entry: the parent reference, with the Gateway
 // API's defaults filled in so that equal references compare equal however they are
 // written, and the controller that wrote the entry.
-type parentKey struct {
+type ParentKey struct {
 	group, kind, namespace, name, section string
 	port                                  int32
 	controller                            gatewayv1.GatewayController
 }
 
-func keyOfParent(p gatewayv1.RouteParentStatus, routeNamespace string) parentKey {
+func ParentKeyOf(p gatewayv1.RouteParentStatus, routeNamespace string) ParentKey {
 	ref := p.ParentRef
-	k := parentKey{
+	k := ParentKey{
 		group:      gatewayv1.GroupName,
 		kind:       "Gateway",
 		namespace:  routeNamespace,
@@ -67,22 +68,22 @@ func keyOfParent(p gatewayv1.RouteParentStatus, routeNamespace string) parentKey
 	return k
 }
 
-// mergeParent returns current with want set: the entry of the same parent and controller
-// replaced (its conditions merged by mergeConditions), or want appended. Other entries,
+// MergeParent returns current with want set: the entry of the same parent and controller
+// replaced (its conditions merged by MergeConditions), or want appended. Other entries,
 // including other controllers' entries for the same parent, are kept as they are and
 // where they are.
-func mergeParent(current []gatewayv1.RouteParentStatus, want gatewayv1.RouteParentStatus, routeNamespace string, generation int64) []gatewayv1.RouteParentStatus {
-	key := keyOfParent(want, routeNamespace)
+func MergeParent(current []gatewayv1.RouteParentStatus, want gatewayv1.RouteParentStatus, routeNamespace string, generation int64) []gatewayv1.RouteParentStatus {
+	key := ParentKeyOf(want, routeNamespace)
 	out := make([]gatewayv1.RouteParentStatus, 0, len(current)+1)
 	found := false
 	for _, p := range current {
-		if !found && keyOfParent(p, routeNamespace) == key {
+		if !found && ParentKeyOf(p, routeNamespace) == key {
 			found = true
 			entry := *want.DeepCopy()
 			// The server's form of the same reference (the CRD defaults group and
 			// kind), so that an unchanged entry compares equal and is not written.
 			entry.ParentRef = *p.ParentRef.DeepCopy()
-			entry.Conditions = mergeConditions(p.Conditions, want.Conditions, generation)
+			entry.Conditions = MergeConditions(p.Conditions, want.Conditions, generation)
 			out = append(out, entry)
 			continue
 		}
@@ -90,28 +91,28 @@ func mergeParent(current []gatewayv1.RouteParentStatus, want gatewayv1.RoutePare
 	}
 	if !found {
 		entry := *want.DeepCopy()
-		entry.Conditions = mergeConditions(nil, want.Conditions, generation)
+		entry.Conditions = MergeConditions(nil, want.Conditions, generation)
 		out = append(out, entry)
 	}
 	return out
 }
 
-// removeParent returns current without the entry of ref written by controller.
-func removeParent(current []gatewayv1.RouteParentStatus, ref gatewayv1.ParentReference, controller gatewayv1.GatewayController, routeNamespace string) []gatewayv1.RouteParentStatus {
-	key := keyOfParent(gatewayv1.RouteParentStatus{ParentRef: ref, ControllerName: controller}, routeNamespace)
+// RemoveParent returns current without the entry of ref written by controller.
+func RemoveParent(current []gatewayv1.RouteParentStatus, ref gatewayv1.ParentReference, controller gatewayv1.GatewayController, routeNamespace string) []gatewayv1.RouteParentStatus {
+	key := ParentKeyOf(gatewayv1.RouteParentStatus{ParentRef: ref, ControllerName: controller}, routeNamespace)
 	out := make([]gatewayv1.RouteParentStatus, 0, len(current))
 	for _, p := range current {
-		if keyOfParent(p, routeNamespace) != key {
+		if ParentKeyOf(p, routeNamespace) != key {
 			out = append(out, p)
 		}
 	}
 	return out
 }
 
-// ownedParents returns a copy of parents with each entry's controllerName set to
+// OwnedParents returns a copy of parents with each entry's controllerName set to
 // controller, or why it cannot: no controller, an entry of another controller, or an entry
 // without a parent name.
-func ownedParents(controller gatewayv1.GatewayController, parents []gatewayv1.RouteParentStatus) ([]gatewayv1.RouteParentStatus, error) {
+func OwnedParents(controller gatewayv1.GatewayController, parents []gatewayv1.RouteParentStatus) ([]gatewayv1.RouteParentStatus, error) {
 	if controller == "" {
 		return nil, errors.New("no controller name")
 	}
@@ -129,35 +130,35 @@ func ownedParents(controller gatewayv1.GatewayController, parents []gatewayv1.Ro
 	return own, nil
 }
 
-// setControllerParents returns current with controller's entries made exactly want: each
-// entry of want set by mergeParent, and controller's entries for parents not in want
+// SetControllerParents returns current with controller's entries made exactly want: each
+// entry of want set by MergeParent, and controller's entries for parents not in want
 // removed. Other controllers' entries are kept as they are and where they are. Every entry
 // of want must carry controller as its controllerName.
-func setControllerParents(current, want []gatewayv1.RouteParentStatus, controller gatewayv1.GatewayController, routeNamespace string, generation int64) []gatewayv1.RouteParentStatus {
-	keep := make(map[parentKey]bool, len(want))
+func SetControllerParents(current, want []gatewayv1.RouteParentStatus, controller gatewayv1.GatewayController, routeNamespace string, generation int64) []gatewayv1.RouteParentStatus {
+	keep := make(map[ParentKey]bool, len(want))
 	for _, w := range want {
-		keep[keyOfParent(w, routeNamespace)] = true
+		keep[ParentKeyOf(w, routeNamespace)] = true
 	}
 	out := make([]gatewayv1.RouteParentStatus, 0, len(current)+len(want))
 	for _, p := range current {
-		if p.ControllerName == controller && !keep[keyOfParent(p, routeNamespace)] {
+		if p.ControllerName == controller && !keep[ParentKeyOf(p, routeNamespace)] {
 			continue
 		}
 		out = append(out, p)
 	}
 	for _, w := range want {
-		out = mergeParent(out, w, routeNamespace, generation)
+		out = MergeParent(out, w, routeNamespace, generation)
 	}
 	return out
 }
 
-// mergeGatewayStatus returns desired with its conditions, and each listener's, merged
-// with current's by mergeConditions. It also fills the listener lists the CRD requires
+// MergeGatewayStatus returns desired with its conditions, and each listener's, merged
+// with current's by MergeConditions. It also fills the listener lists the CRD requires
 // (supportedKinds, conditions) when desired leaves them nil, since a nil list would be
 // sent as null.
-func mergeGatewayStatus(current, desired gatewayv1.GatewayStatus, generation int64) gatewayv1.GatewayStatus {
+func MergeGatewayStatus(current, desired gatewayv1.GatewayStatus, generation int64) gatewayv1.GatewayStatus {
 	out := *desired.DeepCopy()
-	out.Conditions = mergeConditions(current.Conditions, desired.Conditions, generation)
+	out.Conditions = MergeConditions(current.Conditions, desired.Conditions, generation)
 	for i := range out.Listeners {
 		l := &out.Listeners[i]
 		var old []metav1.Condition
@@ -166,7 +167,7 @@ func mergeGatewayStatus(current, desired gatewayv1.GatewayStatus, generation int
 				old = cl.Conditions
 			}
 		}
-		l.Conditions = mergeConditions(old, l.Conditions, generation)
+		l.Conditions = MergeConditions(old, l.Conditions, generation)
 		if l.SupportedKinds == nil {
 			l.SupportedKinds = []gatewayv1.RouteGroupKind{}
 		}
