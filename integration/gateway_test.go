@@ -10,6 +10,7 @@ import (
 	"net/http/httptrace"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -279,4 +280,86 @@ func TestMeshRouterReloadKeepsTraffic(t *testing.T) {
 	// Caddy's HTTP server closes its idle client connections on a reload (its own
 	// behaviour, not the router's); the calls must all succeed nonetheless.
 	tr.check(t, false)
+}
+
+// TestGatewayPortInUse gives a Gateway a listener port another socket holds: the listener
+// is reported not Programmed (reason Invalid), and so is the Gateway, whose only port it
+// is; moved to a free port, both become Programmed.
+func TestGatewayPortInUse(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	_, takenPort, _ := net.SplitHostPort(taken.Addr().String())
+	dir := t.TempDir()
+	gateway := func(port string) string {
+		return gatewayClassYAML + `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: default}
+spec:
+  gatewayClassName: caddymesh
+  listeners: [{name: http, protocol: HTTP, port: ` + port + `}]
+`
+	}
+	writeManifests(t, dir, gateway(takenPort))
+	in := newInstance(t)
+	in.load(map[string]any{"mesh": map[string]any{
+		"sources": map[string]any{"file": map[string]any{"source": "file", "paths": []string{dir}}},
+		"agents":  map[string]any{"gateway": map[string]any{"listen_host": "127.0.0.1"}},
+	}})
+	defer in.stop()
+
+	programmed := func(want string) {
+		t.Helper()
+		eventually(t, 10*time.Second, func() string {
+			_, body := in.get("/mesh/status?kind=gateways&key=default/gw")
+			var out struct {
+				Sources map[string][]struct {
+					Gateway struct {
+						Conditions []struct{ Type, Status, Reason string }
+						Listeners  []struct {
+							Conditions []struct{ Type, Status, Reason string }
+						}
+					}
+				}
+			}
+			if err := json.Unmarshal(body, &out); err != nil || len(out.Sources["file"]) != 1 {
+				return fmt.Sprintf("no status yet: %s", body)
+			}
+			gw := out.Sources["file"][0].Gateway
+			got := ""
+			for _, c := range gw.Conditions {
+				if c.Type == "Programmed" {
+					got += "gateway " + c.Status + " " + c.Reason
+				}
+			}
+			for _, l := range gw.Listeners {
+				for _, c := range l.Conditions {
+					if c.Type == "Programmed" {
+						got += ", listener " + c.Status + " " + c.Reason
+					}
+				}
+			}
+			if got != want {
+				return fmt.Sprintf("Programmed: %q, want %q", got, want)
+			}
+			return ""
+		})
+	}
+	programmed("gateway False Invalid, listener False Invalid")
+
+	free := strconv.Itoa(freePortOn(t, "127.0.0.1"))
+	writeManifests(t, dir, gateway(free))
+	programmed("gateway True Programmed, listener True Programmed")
+	gatewayListener(t, in, "default/gw", mustAtoi(t, free))
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -37,9 +37,11 @@ type gatewayRun struct {
 	specs   *collection.Static[portSpec] // the listeners wanted, for RunForEach
 	forEach *collection.ForEach[portSpec]
 
-	mu       sync.Mutex // guards the fields below
-	states   map[string]*portState
-	attached *attachment
+	mu         sync.Mutex // guards the fields below
+	states     map[string]*portState
+	attached   *attachment
+	bindErrs   map[string]error   // ports that could not be bound, by "ns/name:port"
+	lastResult *gatewayapi.Result // the last translation, to report again with bindErrs
 }
 
 // attachment is one config's side of a run: its collections, its endpoint snapshot, the
@@ -104,12 +106,13 @@ func newGatewayRun(g *GatewayAgent) *gatewayRun {
 	r := &gatewayRun{
 		agent: g, logger: g.logger, ctx: ctx, cancel: cancel,
 		specs:  collection.NewStatic[portSpec](collection.WithName("gateway/ports"), collection.WithKey(func(p portSpec) string { return p.Key })),
-		states: make(map[string]*portState),
+		states: make(map[string]*portState), bindErrs: make(map[string]error),
 	}
 	r.status = newStatusReporter(ctx, gatewayv1.GatewayController(g.ControllerName), g.logger)
 	r.statuses = newStatusFeed(ctx, r.status)
 	r.forEach = collection.RunForEach(r.specs, r.openPort, collection.OnStartError[portSpec](func(key string, err error) {
 		r.logger.Error("opening gateway listener", zap.String("listener", key), zap.Error(err))
+		r.bindFailed(key, err)
 	}))
 	r.status.start()
 	return r
@@ -261,8 +264,13 @@ func (r *gatewayRun) apply(a *attachment, res *gatewayapi.Result) {
 			delete(r.states, k)
 		}
 	}
+	for k := range r.bindErrs {
+		if !keep[k] {
+			delete(r.bindErrs, k)
+		}
+	}
 	r.mu.Unlock()
-	r.statuses.push(res)
+	r.pushStatuses(res)
 }
 
 func (r *gatewayRun) bindAddress(port int32) string {
@@ -319,6 +327,7 @@ func (r *gatewayRun) openPort(spec portSpec) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
+	r.bindFailed(spec.Key, nil)
 	srv := &http.Server{
 		Handler:           st,
 		ReadHeaderTimeout: 30 * time.Second,
