@@ -17,14 +17,17 @@ vet:
 	$(GO) vet ./...
 
 FUZZTIME ?= 60s
+# Minimizing a new input stops the execs while it runs; bounded, so that a short run
+# cannot end mid-minimization ("context deadline exceeded", seen once in CI under load).
+FUZZMINIMIZE ?= 1s
 fuzz:
-	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./modules/file/manifest
-	$(GO) test -run='^$$' -fuzz=FuzzMeshOption -fuzztime=$(FUZZTIME) ./caddyfile
-	$(GO) test -run='^$$' -fuzz=FuzzParseResourceName -fuzztime=$(FUZZTIME) ./modules/xds
-	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./modules/xds/resource
-	$(GO) test -run='^$$' -fuzz=FuzzTranslate -fuzztime=$(FUZZTIME) ./modules/httproute/envoyroute
-	$(GO) test -run='^$$' -fuzz=FuzzReadRequest -fuzztime=$(FUZZTIME) ./modules/meshless/protocol
-	$(GO) test -run='^$$' -fuzz=FuzzParseID -fuzztime=$(FUZZTIME) ./modules/identity
+	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZE) ./modules/file/manifest
+	$(GO) test -run='^$$' -fuzz=FuzzMeshOption -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZE) ./caddyfile
+	$(GO) test -run='^$$' -fuzz=FuzzParseResourceName -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZE) ./modules/xds
+	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZE) ./modules/xds/resource
+	$(GO) test -run='^$$' -fuzz=FuzzTranslate -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZE) ./modules/httproute/envoyroute
+	$(GO) test -run='^$$' -fuzz=FuzzReadRequest -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZE) ./modules/meshless/protocol
+	$(GO) test -run='^$$' -fuzz=FuzzParseID -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZE) ./modules/identity
 
 # The real kube-apiserver and etcd the Kubernetes tests run, built from their Go modules
 # into ~/.cache/caddymesh/kube (or $$CADDYMESH_KUBE_CACHE), keyed by version. The first build
